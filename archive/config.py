@@ -1,0 +1,49 @@
+"""Settings, read from the environment in this one place and nowhere else.
+
+| variable                | default                              |
+|-------------------------|--------------------------------------|
+| GONGHUI_DATABASE_URL    | sqlite:///gonghui.sqlite3 (in cwd)   |
+| GONGHUI_WARC_DIR        | ./warc                               |
+| GONGHUI_SEEDS_DIR       | the seeds/ folder shipped with us    |
+| GONGHUI_TIMETABLE       | schedules/timetable.toml (shipped)   |
+| GONGHUI_USER_AGENT      | GonghuiArchive/<version> (+README)   |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///gonghui.sqlite3"
+DEFAULT_USER_AGENT = (
+    "GonghuiArchive/0.1 (+https://example.invalid/gonghui-archive; research archive of union news)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    warc_dir: Path = Path("warc")
+    seeds_dir: Path = PACKAGE_ROOT / "seeds"
+    timetable: Path = PACKAGE_ROOT / "schedules" / "timetable.toml"
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment (``os.environ`` unless given)."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    return Settings(
+        database_url=env.get("GONGHUI_DATABASE_URL") or defaults.database_url,
+        warc_dir=Path(env["GONGHUI_WARC_DIR"]) if env.get("GONGHUI_WARC_DIR") else defaults.warc_dir,
+        seeds_dir=Path(env["GONGHUI_SEEDS_DIR"]) if env.get("GONGHUI_SEEDS_DIR") else defaults.seeds_dir,
+        timetable=Path(env["GONGHUI_TIMETABLE"]) if env.get("GONGHUI_TIMETABLE") else defaults.timetable,
+        user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
+    )

@@ -1,0 +1,72 @@
+"""Plain values that cross the boundary between the crawler and the archive.
+
+The crawler builds these from a Scrapy response; the archive stores them. Neither side needs
+the other's types: this module imports nothing from Scrapy, SQLAlchemy or the crawler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class EncodingEvidence:
+    """How the bytes of one response were turned into text, kept on its capture."""
+
+    http_charset: str | None  # charset= of the Content-Type header, as sent
+    meta_charset: str | None  # <meta charset> / http-equiv in the first bytes, as sent
+    detected: str | None  # what charset-normalizer guessed (None when not asked)
+    chosen: str  # the codec actually used, e.g. "gb18030", "utf-8"
+    replacement_count: int  # U+FFFD characters in the decoded text
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """One HTTP exchange as it came off the wire."""
+
+    url: str  # the URL fetched (after redirects: the response URL)
+    status: int
+    headers: list[tuple[str, str]]  # response headers, in order, as sent
+    body: bytes  # the raw response body, exactly as received (decompressed)
+    fetched_at: dt.datetime  # tz-aware UTC
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    protocol: str = "HTTP/1.1"
+    encoding: EncodingEvidence | None = None  # None for bodies that were never decoded
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFields:
+    """What the extractor found on an article page, cleaned and validated."""
+
+    title: str
+    body: str  # paragraphs separated by "\n"
+    published: dt.date | None = None
+    published_time: str | None = None  # "HH:MM" or "HH:MM:SS" when the page shows it
+    subtitle: str | None = None
+    kicker: str | None = None
+    source: str | None = None  # 来源
+    author: str | None = None  # 作者 / byline
+    captions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionOutcome:
+    """What storing an article did."""
+
+    page_id: int
+    version_id: int
+    version_no: int
+    is_new_version: bool  # False when the normalised content matched the current version
+
+
+@dataclass(slots=True)
+class RunCounts:
+    """Per-site totals of one crawl run, written on the run row when it ends."""
+
+    pages_fetched: int = 0  # HTTP responses received (any status), robots.txt excluded
+    articles_archived: int = 0  # article pages that passed validation and were stored
+    new_versions: int = 0  # of those, how many created a new article version
+    drops: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. "http_404": 1
+    errors: int = 0  # network / parse / storage errors
+
