@@ -40,10 +40,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment (``os.environ`` unless given)."""
     env = os.environ if environ is None else environ
     defaults = Settings()
+
+    def path(name: str, default: Path) -> Path:
+        return Path(env[name]) if env.get(name) else default
+
     return Settings(
         database_url=env.get("GONGHUI_DATABASE_URL") or defaults.database_url,
-        warc_dir=Path(env["GONGHUI_WARC_DIR"]) if env.get("GONGHUI_WARC_DIR") else defaults.warc_dir,
-        seeds_dir=Path(env["GONGHUI_SEEDS_DIR"]) if env.get("GONGHUI_SEEDS_DIR") else defaults.seeds_dir,
-        timetable=Path(env["GONGHUI_TIMETABLE"]) if env.get("GONGHUI_TIMETABLE") else defaults.timetable,
+        warc_dir=path("GONGHUI_WARC_DIR", defaults.warc_dir),
+        seeds_dir=path("GONGHUI_SEEDS_DIR", defaults.seeds_dir),
+        timetable=path("GONGHUI_TIMETABLE", defaults.timetable),
         user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
     )

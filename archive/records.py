@@ -33,6 +33,9 @@ class Fetch:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     protocol: str = "HTTP/1.1"
     encoding: EncodingEvidence | None = None  # None for bodies that were never decoded
+    # The URL that names the page in the archive when it differs from ``url``: a replica site
+    # served on a throw-away port is archived under its seed's stable origin.
+    page_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,75 @@
+"""Alembic environment for the archive schema.
+
+Where the database URL comes from, first match wins:
+
+1. a connection handed over by ``archive.db.migrate`` (``config.attributes["connection"]``);
+2. ``alembic -x url=postgresql://user@host/db upgrade head``;
+3. ``sqlalchemy.url`` set on the Config in code;
+4. ``GONGHUI_DATABASE_URL`` through ``archive.config.load_settings()``, whose default is the
+   SQLite file ``gonghui.sqlite3`` in the current directory.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from archive.config import load_settings
+from archive.db import make_engine
+from archive.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _database_url() -> str:
+    x_url = context.get_x_argument(as_dictionary=True).get("url")
+    return x_url or config.get_main_option("sqlalchemy.url") or load_settings().database_url
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_database_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=_database_url().startswith("sqlite"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
+    engine = make_engine(_database_url())
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+if config.config_file_name is not None and config.get_section("loggers") is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

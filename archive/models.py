@@ -1,0 +1,176 @@
+"""The archive schema: sites, pages, raw captures, article versions and crawl runs.
+
+Identity is the canonical URL (one ``page`` row per canonical URL). Every HTTP response becomes a
+``capture`` that points at its WARC record. An article page gets ``article_version`` rows numbered
+1, 2, ... per page; a new one is made only when the normalised content hash changes.
+
+The page's current version is *derived* (the highest ``version_no`` of that page) rather than
+stored as ``page.current_version_id``: a pointer would make page <-> article_version a foreign-key
+cycle, and the unique ``(page_id, version_no)`` index makes the lookup a single index probe.
+
+Every change here ships an Alembic revision in ``archive/migrations/versions``; the test suite
+fails on drift between these models and ``upgrade head``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_TRIGGERS = ("manual", "schedule", "demo")
+RUN_STATUSES = ("running", "finished", "failed")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A tz-aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores text and hands back naive values, which we
+    label UTC on the way out. Naive values are refused on the way in: guessing a zone is how
+    archives end up eight hours off.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: archive timestamps must be tz-aware")
+        value = value.astimezone(dt.UTC)
+        # SQLite's text format has no zone; store the UTC wall time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UtcDateTime(),
+        dt.date: Date(),
+        str: Text(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Site(Base):
+    __tablename__ = "site"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the site_id
+    name: Mapped[str]
+    base_url: Mapped[str]
+    created_at: Mapped[dt.datetime]
+
+
+class Run(Base):
+    __tablename__ = "run"
+    __table_args__ = (
+        CheckConstraint(f'"trigger" IN {RUN_TRIGGERS!r}', name="trigger_valid"),
+        CheckConstraint(f'"status" IN {RUN_STATUSES!r}', name="status_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), ForeignKey("site.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    articles_archived: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    drops: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {reason: count}
+
+
+class Page(Base):
+    __tablename__ = "page"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), ForeignKey("site.id"), index=True)
+    canonical_url: Mapped[str] = mapped_column(unique=True)
+    url: Mapped[str]  # as first seen
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    last_status: Mapped[int] = mapped_column(Integer)
+
+
+class Capture(Base):
+    __tablename__ = "capture"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
+    url: Mapped[str]
+    fetched_at: Mapped[dt.datetime]
+    http_status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[Any]]  # [[name, value], ...] in the order sent
+    content_type: Mapped[str | None]
+    http_charset: Mapped[str | None] = mapped_column(String(64))
+    meta_charset: Mapped[str | None] = mapped_column(String(64))
+    detected_charset: Mapped[str | None] = mapped_column(String(64))
+    chosen_encoding: Mapped[str | None] = mapped_column(String(64))
+    replacement_count: Mapped[int | None] = mapped_column(Integer)
+    payload_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    payload_length: Mapped[int] = mapped_column(BigInteger)
+    warc_filename: Mapped[str]  # relative to the WARC dir, "/"-separated
+    warc_offset: Mapped[int] = mapped_column(BigInteger)  # a run's file may pass 2 GiB
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+
+
+class ArticleVersion(Base):
+    __tablename__ = "article_version"
+    __table_args__ = (
+        UniqueConstraint("page_id", "version_no"),  # also the current-version lookup
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"))
+    version_no: Mapped[int] = mapped_column(Integer)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))  # first produced it
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str]
+    subtitle: Mapped[str | None]
+    kicker: Mapped[str | None]
+    published: Mapped[dt.date | None] = mapped_column(index=True)
+    published_time: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str | None]
+    author: Mapped[str | None]
+    body: Mapped[str]
+    captions: Mapped[list[Any]]
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]

@@ -1,0 +1,266 @@
+"""The archive as the crawler sees it: the one module ``crawler`` imports from ``archive``.
+
+Every call is its own transaction and commits before it returns, so a crawl killed at any
+moment loses at most the page in flight. The WARC record is written (and flushed) before the
+capture row that points at it: a crash between the two leaves an unreferenced record, never a
+row pointing at missing bytes.
+
+Single-threaded use only (one crawl process per site). A run that is never finished stays
+``running``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from archive import db
+from archive.errors import ConfigError, DatabaseError
+from archive.models import RUN_TRIGGERS, ArticleVersion, Capture, Page, Run, Site
+from archive.records import ArticleFields, Fetch, RunCounts, VersionOutcome
+from archive.urls import canonical_url
+from archive.versioning import content_sha256
+from archive.warc import WarcWriter, ensure_writable_dir, read_payload
+
+SITE_ID = re.compile(r"[a-z][a-z0-9_]*")
+FINAL_RUN_STATUSES = ("finished", "failed")
+
+
+class Archive:
+    """Raw captures in WARC files, their metadata and article versions in the database."""
+
+    def __init__(self, engine: Engine, warc_dir: Path) -> None:
+        """Use ``Archive.open``; this does no I/O."""
+        self._engine = engine
+        self.warc_dir = Path(warc_dir)
+        self._writers: dict[int, WarcWriter] = {}
+
+    @classmethod
+    def open(cls, database_url: str, warc_dir: Path, *, migrate: bool = True) -> Archive:
+        """Connect (and migrate unless told not to) and make sure the WARC dir is writable.
+
+        Raises DatabaseError or StorageError, each with a one-line message.
+        """
+        engine = db.make_engine(database_url)
+        try:
+            if migrate:
+                db.migrate(engine)
+            else:
+                db.check_connection(engine)
+            ensure_writable_dir(Path(warc_dir))
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, Path(warc_dir))
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        self._engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sites and runs ------------------------------------------------------------------------
+
+    def ensure_site(self, site_id: str, name: str, base_url: str) -> None:
+        """Create the site row, or update its name and base URL."""
+        if not SITE_ID.fullmatch(site_id):
+            raise ConfigError(f"invalid site_id {site_id!r}: use [a-z][a-z0-9_]*")
+        with self._session() as session:
+            site = session.get(Site, site_id)
+            if site is None:
+                session.add(Site(id=site_id, name=name, base_url=base_url, created_at=_now()))
+            else:
+                site.name, site.base_url = name, base_url
+
+    def start_run(self, site_id: str, trigger: str = "manual") -> int:
+        if trigger not in RUN_TRIGGERS:
+            raise ValueError(f"unknown run trigger {trigger!r}: use one of {RUN_TRIGGERS}")
+        with self._session() as session:
+            if session.get(Site, site_id) is None:
+                raise ValueError(f"unknown site {site_id!r}: call ensure_site() first")
+            run = Run(site_id=site_id, trigger=trigger, status="running", started_at=_now())
+            run.pages_fetched = run.articles_archived = run.new_versions = run.errors = 0
+            run.drops = {}
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, status: str, counts: RunCounts) -> None:
+        if status not in FINAL_RUN_STATUSES:
+            raise ValueError(f"a run finishes as one of {FINAL_RUN_STATUSES}, not {status!r}")
+        writer = self._writers.pop(run_id, None)
+        if writer is not None:
+            writer.close()
+        with self._session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise ValueError(f"unknown run {run_id}")
+            run.status = status
+            run.finished_at = _now()
+            run.pages_fetched = counts.pages_fetched
+            run.articles_archived = counts.articles_archived
+            run.new_versions = counts.new_versions
+            run.errors = counts.errors
+            run.drops = dict(counts.drops)
+
+    # -- captures and versions -----------------------------------------------------------------
+
+    def record_capture(self, run_id: int, site_id: str, fetch: Fetch) -> int:
+        """Write the fetch to the run's WARC, then its capture row and page; return capture id."""
+        if fetch.fetched_at.tzinfo is None:
+            raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
+        # The page is named by page_url when the crawler gives one (a replica site on a
+        # throw-away port is archived under its stable origin); the WARC keeps the real URL.
+        page_url = fetch.page_url or fetch.url
+        canon = canonical_url(page_url)
+        location = self._writer(run_id, site_id).write(fetch)
+        with self._session() as session:
+            page = session.scalars(select(Page).where(Page.canonical_url == canon)).one_or_none()
+            if page is None:
+                page = Page(
+                    site_id=site_id,
+                    canonical_url=canon,
+                    url=page_url,
+                    first_seen_at=fetch.fetched_at,
+                    last_seen_at=fetch.fetched_at,
+                    last_status=fetch.status,
+                )
+                session.add(page)
+                session.flush()
+            elif fetch.fetched_at >= page.last_seen_at:
+                page.last_seen_at = fetch.fetched_at
+                page.last_status = fetch.status
+            evidence = fetch.encoding
+            capture = Capture(
+                page_id=page.id,
+                run_id=run_id,
+                url=fetch.url,
+                fetched_at=fetch.fetched_at,
+                http_status=fetch.status,
+                headers=[[name, value] for name, value in fetch.headers],
+                content_type=_header(fetch.headers, "content-type"),
+                http_charset=evidence.http_charset if evidence else None,
+                meta_charset=evidence.meta_charset if evidence else None,
+                detected_charset=evidence.detected if evidence else None,
+                chosen_encoding=evidence.chosen if evidence else None,
+                replacement_count=evidence.replacement_count if evidence else None,
+                payload_sha256=hashlib.sha256(fetch.body).hexdigest(),
+                payload_length=len(fetch.body),
+                warc_filename=location.filename,
+                warc_offset=location.offset,
+                warc_length=location.length,
+            )
+            session.add(capture)
+            session.flush()
+            return capture.id
+
+    def record_article(self, capture_id: int, fields: ArticleFields) -> VersionOutcome:
+        """Store what was extracted from a capture; a new version only if the content changed.
+
+        "Changed" means a different ``content_sha256`` (normalised title, body and source) from
+        the page's current version. Otherwise the current version is confirmed: its
+        ``last_seen_at`` and ``last_capture_id`` move forward and its stored fields stay as
+        first seen.
+        """
+        digest = content_sha256(fields)
+        with self._session() as session:
+            capture = session.get(Capture, capture_id)
+            if capture is None:
+                raise ValueError(f"unknown capture {capture_id}")
+            current = session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.page_id == capture.page_id)
+                .order_by(ArticleVersion.version_no.desc())
+                .limit(1)
+            ).one_or_none()
+            if current is not None and current.content_sha256 == digest:
+                if capture.fetched_at >= current.last_seen_at:
+                    current.last_seen_at = capture.fetched_at
+                    current.last_capture_id = capture.id
+                return VersionOutcome(capture.page_id, current.id, current.version_no, False)
+            version = ArticleVersion(
+                page_id=capture.page_id,
+                version_no=1 if current is None else current.version_no + 1,
+                capture_id=capture.id,
+                last_capture_id=capture.id,
+                content_sha256=digest,
+                title=fields.title,
+                subtitle=fields.subtitle,
+                kicker=fields.kicker,
+                published=fields.published,
+                published_time=fields.published_time,
+                source=fields.source,
+                author=fields.author,
+                body=fields.body,
+                captions=list(fields.captions),
+                first_seen_at=capture.fetched_at,
+                last_seen_at=capture.fetched_at,
+            )
+            session.add(version)
+            session.flush()
+            return VersionOutcome(capture.page_id, version.id, version.version_no, True)
+
+    def read_capture_payload(self, capture_id: int) -> bytes:
+        """The response body of a capture, read back from its WARC record."""
+        with self._session() as session:
+            capture = session.get(Capture, capture_id)
+            if capture is None:
+                raise ValueError(f"unknown capture {capture_id}")
+            filename, offset = capture.warc_filename, capture.warc_offset
+        return read_payload(self.warc_dir, filename, offset)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _writer(self, run_id: int, site_id: str) -> WarcWriter:
+        writer = self._writers.get(run_id)
+        if writer is None:
+            with self._session() as session:
+                run = session.get(Run, run_id)
+                if run is None:
+                    raise ValueError(f"unknown run {run_id}")
+                if run.site_id != site_id:
+                    raise ValueError(
+                        f"run {run_id} belongs to site {run.site_id!r}, not {site_id!r}"
+                    )
+                started_at = run.started_at
+            # Named after the run's start, so a reopened Archive appends to the same file.
+            writer = WarcWriter(self.warc_dir, site_id, run_id, started_at=started_at)
+            self._writers[run_id] = writer
+        return writer
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            try:
+                with session.begin():
+                    yield session
+            except DBAPIError as exc:
+                url = db.display_url(self._engine.url)
+                raise DatabaseError(f"database error on {url}: {db.short_reason(exc)}") from exc
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

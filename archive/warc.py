@@ -1,0 +1,225 @@
+"""WARC files: the raw bytes of every response, in the format web archives read.
+
+One gzip-per-record file per crawl run::
+
+    <warc_dir>/<site_id>/<site_id>-<UTC yyyymmddHHMMSS>-run<run_id>.warc.gz
+
+It starts with a ``warcinfo`` record; each fetch then adds a ``request`` and a ``response``
+record linked by ``WARC-Concurrent-To``. Each record is compressed in memory and written with
+one ``write`` + ``flush``, so a killed crawl loses at most the record in flight and every record
+before it stays readable.
+
+The crawler hands us the *decoded* body (Scrapy has already undone gzip and chunking) together
+with the headers as sent. Stored as-is, ``Content-Encoding: gzip`` or ``Transfer-Encoding:
+chunked`` would make every WARC reader try to decode the plain bytes again, so those headers
+are kept under ``X-Archive-Orig-<name>`` (the pywb convention) and ``Content-Length`` is set to
+the length of the payload we actually store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http
+import io
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from archive.errors import StorageError
+from archive.records import Fetch
+
+ORIG_PREFIX = "X-Archive-Orig-"
+_IDENTITY = ("", "identity")
+
+
+class WarcLocation(NamedTuple):
+    """Where a response record sits: file relative to the WARC dir, byte offset, byte length."""
+
+    filename: str
+    offset: int
+    length: int
+
+
+def warc_filename(site_id: str, run_id: int, started_at: dt.datetime) -> str:
+    """``<site_id>/<site_id>-<yyyymmddHHMMSS>-run<run_id>.warc.gz``, "/"-separated."""
+    stamp = started_at.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
+    return f"{site_id}/{site_id}-{stamp}-run{run_id}.warc.gz"
+
+
+def ensure_writable_dir(path: Path) -> None:
+    """Create the WARC dir if needed; StorageError (one line) when it cannot be written."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot use WARC dir {path}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot use WARC dir {path}: not writable")
+
+
+def stored_http_headers(
+    headers: list[tuple[str, str]], payload_length: int
+) -> list[tuple[str, str]]:
+    """The response headers as written to the WARC, consistent with the decoded payload."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        value = " ".join(str(value).splitlines())  # a stray CR/LF would split the header block
+        lname = name.strip().lower()
+        if lname == "transfer-encoding" or (
+            lname == "content-encoding" and value.strip().lower() not in _IDENTITY
+        ):
+            out.append((ORIG_PREFIX + name, value))
+        elif lname == "content-length":
+            if value.strip() != str(payload_length):
+                out.append((ORIG_PREFIX + name, value))
+        else:
+            out.append((name, value))
+    out.append(("Content-Length", str(payload_length)))
+    return out
+
+
+class WarcWriter:
+    """Appends the fetches of one run to that run's WARC file."""
+
+    def __init__(
+        self,
+        warc_dir: Path,
+        site_id: str,
+        run_id: int,
+        *,
+        started_at: dt.datetime | None = None,
+    ) -> None:
+        self.warc_dir = Path(warc_dir)
+        self.filename = warc_filename(site_id, run_id, started_at or dt.datetime.now(dt.UTC))
+        self.path = self.warc_dir / self.filename
+        self._records = RecordBuilder()  # WARC/1.0: what most replay tools expect
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: BinaryIO = open(self.path, "ab")
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write WARC file {self.path}: {exc.strerror or exc}"
+            ) from exc
+        if self._fh.tell() == 0:
+            self._append(self._warcinfo(site_id, run_id))
+
+    def write(self, fetch: Fetch) -> WarcLocation:
+        """Write the request and response records of one fetch; return the response's place."""
+        warc_date = _warc_date(fetch.fetched_at)
+        response_id = StatusAndHeadersParser.make_warc_id()
+        response = self._records.create_warc_record(
+            fetch.url,
+            "response",
+            payload=io.BytesIO(fetch.body),
+            length=len(fetch.body),
+            warc_headers_dict={"WARC-Record-ID": response_id, "WARC-Date": warc_date},
+            http_headers=StatusAndHeaders(
+                _status_line(fetch.status),
+                stored_http_headers(fetch.headers, len(fetch.body)),
+                protocol=fetch.protocol,
+            ),
+        )
+        request = self._records.create_warc_record(
+            fetch.url,
+            "request",
+            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
+            http_headers=StatusAndHeaders(
+                f"GET {_request_target(fetch.url)} {fetch.protocol}",
+                _request_headers(fetch),
+                is_http_request=True,
+            ),
+        )
+        self._append(self._serialise(request))
+        offset = self._append(self._serialise(response))
+        return WarcLocation(self.filename, offset, self._fh.tell() - offset)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _serialise(self, record: ArcWarcRecord) -> bytes:
+        buffer = io.BytesIO()
+        WARCWriter(buffer, gzip=True).write_record(record)
+        return buffer.getvalue()
+
+    def _append(self, data: bytes) -> int:
+        try:
+            offset = self._fh.tell()
+            self._fh.write(data)
+            self._fh.flush()
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write WARC file {self.path}: {exc.strerror or exc}"
+            ) from exc
+        return offset
+
+    def _warcinfo(self, site_id: str, run_id: int) -> bytes:
+        info = {
+            "software": f"gonghui-archive/{_version()} (warcio)",
+            "format": "WARC File Format 1.0",
+            "conformsTo": "http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf",
+            "isPartOf": f"{site_id}-run{run_id}",
+            "description": f"crawl run {run_id} of site {site_id}",
+        }
+        return self._serialise(self._records.create_warcinfo_record(Path(self.filename).name, info))
+
+
+def read_payload(warc_dir: Path, filename: str, offset: int) -> bytes:
+    """The HTTP payload of the record at ``offset``: byte-identical to the Fetch.body stored."""
+    path = Path(warc_dir) / filename
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            for record in ArchiveIterator(fh):
+                return record.raw_stream.read()
+    except OSError as exc:
+        raise StorageError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # warcio raises ArchiveLoadFailed and friends
+        raise StorageError(f"cannot read WARC record {path}@{offset}: {exc}") from exc
+    raise StorageError(f"cannot read WARC record {path}@{offset}: no record at that offset")
+
+
+def _warc_date(fetched_at: dt.datetime) -> str:
+    if fetched_at.tzinfo is None:
+        raise ValueError(f"naive fetched_at {fetched_at!r}: must be tz-aware UTC")
+    return datetime_to_iso_date(fetched_at.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _request_headers(fetch: Fetch) -> list[tuple[str, str]]:
+    headers = [(n, " ".join(str(v).splitlines())) for n, v in fetch.request_headers]
+    if not any(name.lower() == "host" for name, _ in headers):
+        headers.insert(0, ("Host", urlsplit(fetch.url).netloc))
+    return headers
+
+
+def _version() -> str:
+    try:
+        return metadata.version("gonghui-archive")
+    except metadata.PackageNotFoundError:
+        return "dev"

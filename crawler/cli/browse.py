@@ -1,0 +1,117 @@
+"""`gonghui status`, `gonghui articles`, `gonghui runs`: read what the archive holds."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from crawler.cli.main import settings_of
+
+
+def _engine(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from archive.db import make_engine, migrate
+
+    settings = settings_of(ctx)
+    migrate(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+@click.command(name="status")
+@click.pass_context
+def status_command(ctx: click.Context) -> None:
+    """Per site: pages, articles, versions and the last run.
+
+    \b
+    Example:
+      gonghui status
+    """
+    from archive.queries import site_overview
+    from crawler.cli.render import console
+
+    table = Table(title="Archive", title_justify="left")
+    for column in ("site", "name", "pages", "articles", "versions", "last run", "status"):
+        table.add_column(column)
+    for row in site_overview(_engine(ctx)):
+        table.add_row(
+            row.site_id,
+            row.name,
+            str(row.pages),
+            str(row.articles),
+            str(row.versions),
+            f"{row.last_run_at:%Y-%m-%d %H:%M}" if row.last_run_at else "-",
+            row.last_run_status or "-",
+        )
+    console().print(table)
+
+
+@click.command(name="articles")
+@click.option("--site", "site_id", help="Only this site.")
+@click.option("--limit", default=50, show_default=True, help="How many rows.")
+@click.pass_context
+def articles_command(ctx: click.Context, site_id: str | None, limit: int) -> None:
+    """Archived articles, newest first (current version of each page).
+
+    \b
+    Example:
+      gonghui articles --site xazgh --limit 10
+    """
+    from archive.queries import list_articles
+    from crawler.cli.render import console
+
+    table = Table(title="Articles", title_justify="left")
+    for column in ("site", "published", "title", "来源", "versions", "url"):
+        table.add_column(column, overflow="fold")
+    for row in list_articles(_engine(ctx), site_id=site_id, limit=limit):
+        table.add_row(
+            row.site_id,
+            str(row.published or "-"),
+            row.title,
+            row.source or "-",
+            str(row.versions),
+            row.url,
+        )
+    console().print(table)
+
+
+@click.command(name="runs")
+@click.option("--limit", default=20, show_default=True, help="How many runs.")
+@click.pass_context
+def runs_command(ctx: click.Context, limit: int) -> None:
+    """The latest crawl runs: when, how they ended, what they archived and dropped.
+
+    \b
+    Example:
+      gonghui runs --limit 5
+    """
+    from archive.queries import latest_runs
+    from crawler.cli.render import console
+
+    table = Table(title="Runs", title_justify="left")
+    for column in (
+        "run",
+        "site",
+        "trigger",
+        "started",
+        "status",
+        "pages",
+        "articles",
+        "new versions",
+        "drops",
+        "errors",
+    ):
+        table.add_column(column)
+    for run in latest_runs(_engine(ctx), limit=limit):
+        drops = ", ".join(f"{k} {v}" for k, v in (run.drops or {}).items()) or "-"
+        table.add_row(
+            str(run.id),
+            run.site_id,
+            run.trigger,
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            run.status,
+            str(run.pages_fetched),
+            str(run.articles_archived),
+            str(run.new_versions),
+            drops,
+            str(run.errors),
+        )
+    console().print(table)

@@ -1,0 +1,99 @@
+"""Tables and progress displays shared by the commands (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from crawler.runner import SiteResult
+
+
+def console(stderr: bool = False) -> Console:
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        out = Console(stderr=stderr, highlight=False, width=160)
+    return out
+
+
+def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("site", "left"),
+        ("name", "left"),
+        ("pages fetched", "right"),
+        ("articles archived", "right"),
+        ("new versions", "right"),
+        ("drops by reason", "left"),
+        ("errors", "left"),
+        ("finish", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    totals = [0, 0, 0]
+    for r in results:
+        totals = [
+            totals[0] + r.pages_fetched,
+            totals[1] + r.articles_archived,
+            totals[2] + r.new_versions,
+        ]
+        table.add_row(
+            r.site_id,
+            r.name,
+            str(r.pages_fetched),
+            str(r.articles_archived),
+            str(r.new_versions),
+            _counts(r.drops),
+            _counts(r.errors),
+            r.finish_reason,
+        )
+    table.add_section()
+    table.add_row("total", "", *map(str, totals), "", "", "")
+    return table
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+
+class CrawlProgress:
+    """A live line per site: pages fetched, articles archived, new versions."""
+
+    def __init__(self, sites: Mapping[str, str], out: Console):
+        self.rows: dict[str, dict[str, Any]] = {
+            s: {"name": n, "state": "starting"} for s, n in sites.items()
+        }
+        self.live = Live(self._table(), console=out, refresh_per_second=8, transient=True)
+
+    def __enter__(self) -> CrawlProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, site_id: str, stats: Mapping[str, Any]) -> None:
+        row = self.rows[site_id]
+        row.update(
+            pages=stats.get("gonghui/pages_fetched", 0),
+            articles=stats.get("gonghui/articles_archived", 0),
+            versions=stats.get("gonghui/new_versions", 0),
+            state=stats.get("finish_reason", "crawling"),
+        )
+        self.live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table(box=None, show_header=True, header_style="bold")
+        for column in ("site", "state", "pages", "articles", "new versions"):
+            table.add_column(column)
+        for site_id, row in self.rows.items():
+            table.add_row(
+                site_id,
+                row["state"],
+                str(row.get("pages", 0)),
+                str(row.get("articles", 0)),
+                str(row.get("versions", 0)),
+            )
+        return table

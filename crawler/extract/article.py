@@ -1,0 +1,347 @@
+"""The article on a Chinese news page: title, kicker, subtitle, date, 来源, author, body, captions.
+
+Our own layer does the work and trafilatura stands behind it:
+
+* body: the container is found by scoring lines on Chinese characters (not whitespace words,
+  which is how trafilatura and readability count and which says little about Chinese text),
+  then cleaned line by line (crawler.extract.clean). Only when no container scores as an
+  article does trafilatura's extraction supply the body;
+* title: the heading that the `<title>` element confirms, without the site-name suffix;
+* date, 来源, author: from the labelled lines between headline and body (crawler.extract.meta,
+  crawler.extract.dates), then page meta tags, the URL, and a closing `(西宁市总工会)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import lxml.etree
+from lxml import html as lxml_html
+
+from archive.records import ArticleFields
+from crawler.extract import dates, meta
+from crawler.extract.clean import noise_reason
+from crawler.extract.lines import Line, iter_lines
+from crawler.seeds import ExtractHints
+
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TITLE_SPLIT_RE = re.compile(r"\s*(?:_|\||｜|--|——|—| - | – )\s*")
+_TITLE_HINT_RE = re.compile(r"title|biaoti|headline|^bt$|hdtitle|art_?tit", re.I)
+_PARAGRAPH_TAGS = frozenset(
+    "p h1 h2 h3 h4 h5 h6 li dd dt blockquote pre center figcaption span font".split()
+)
+MIN_BODY_CJK = 30
+MAX_CAPTION = 80
+
+
+@dataclass(slots=True)
+class Extraction:
+    fields: ArticleFields | None
+    drop_reason: str | None = None
+    removed: Counter[str] = field(default_factory=Counter)  # noise rule -> lines removed
+
+
+def cjk_count(text: str) -> int:
+    return len(CJK_RE.findall(text))
+
+
+def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> Extraction:
+    """Extract one article; never raises on bad markup (the reason is returned instead)."""
+    hints = hints or ExtractHints()
+    try:
+        doc = lxml_html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return Extraction(None, "unparseable_html")
+    page_title = _text(doc.find(".//title"))
+    meta_tags = _meta_tags(doc)
+    for xpath in hints.drop_xpaths:
+        for el in doc.xpath(xpath):
+            el.drop_tree()
+    lines = list(iter_lines(doc.body if doc.body is not None else doc))
+    if not lines:
+        return Extraction(None, "empty_page")
+
+    container = _find_container(doc, lines, hints)
+    title_idx = _find_title(lines, page_title)
+    title = lines[title_idx].text if title_idx is not None else _title_from_tag(page_title)
+    if not title:
+        return Extraction(None, "no_title")
+    kicker, subtitle = _kicker_subtitle(lines, title_idx)
+
+    in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
+    body_set = set(in_body)
+    first_body = in_body[0] if in_body else len(lines)
+    last_body = in_body[-1] if in_body else -1
+    start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)
+
+    removed: Counter[str] = Counter()
+    head: list[str] = []  # the labelled lines between headline and body: date, 来源, 作者
+    body: list[str] = []
+    captions: list[str] = []
+    author = None
+    skip = {title, kicker, subtitle}
+    for i in range(start, last_body + 1):
+        line = lines[i]
+        text = line.text
+        if text in skip:
+            continue
+        if i not in body_set:
+            # Between the headline and the end of the body but outside the text container:
+            # the meta line, a picture table with its caption, navigation.
+            if not body and meta.looks_like_meta(text):
+                head.append(text)
+            elif _is_caption(line) and not line.link_chars and not noise_reason(text):
+                captions.append(text)
+            continue
+        reason = noise_reason(text)
+        if reason:
+            removed[reason] += 1
+            continue
+        if (
+            not body
+            and meta.looks_like_meta(text)
+            and (meta.source_of(text) or dates.labelled_date(text))
+        ):
+            head.append(text)
+            continue
+        if not body and author is None and (byline := meta.byline_of(text)):
+            author = byline
+            continue
+        if _is_caption(line):
+            captions.append(text)
+            continue
+        if line.link_chars > 0.6 * len(text):
+            removed["link_list"] += 1
+            continue
+        body.append(text)
+
+    if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
+        body = _trafilatura_body(html)
+        if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
+            return Extraction(None, "empty_body", removed)
+    if sum(p.count("\ufffd") for p in body) > max(3, len("".join(body)) // 200):
+        return Extraction(None, "garbled_text", removed)
+
+    head_text = "  ".join(head)
+    found = dates.labelled_date(head_text) or dates.any_date(head_text)
+    published = found.date if found else None
+    published_time = found.time if found else None
+    if published is None:
+        published = _meta_date(meta_tags) or dates.url_date(url)
+    source = (
+        meta.source_of(head_text)
+        or meta_tags.get("contentsource")
+        or meta_tags.get("source")
+        or meta.attribution_of(body[-1])
+        or hints.source_default
+    )
+    author = meta.author_of(head_text) or author or meta_tags.get("author")
+    return Extraction(
+        ArticleFields(
+            title=title,
+            body="\n".join(body),
+            published=published,
+            published_time=published_time,
+            subtitle=subtitle,
+            kicker=kicker,
+            source=source,
+            author=author,
+            captions=tuple(dict.fromkeys(captions)),
+        ),
+        None,
+        removed,
+    )
+
+
+# -- container ------------------------------------------------------------------------------
+
+
+def _line_weight(line: Line) -> float:
+    if noise_reason(line.text) or line.link_chars > 0.5 * len(line.text):
+        return 0.0
+    cjk = cjk_count(line.text)
+    punctuation = line.text.count("，") + line.text.count("。") + line.text.count(",")
+    return cjk * (1.0 if cjk >= 20 else 0.3) + 3 * punctuation
+
+
+def _find_container(
+    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints
+) -> lxml_html.HtmlElement:
+    if hints.body_xpath:
+        found = doc.xpath(hints.body_xpath)
+        if found:
+            return found[0]
+    scores: Counter[lxml_html.HtmlElement] = Counter()
+    for line in lines:
+        weight = _line_weight(line)
+        if not weight:
+            continue
+        el = line.element
+        target = el.getparent() if el.tag in _PARAGRAPH_TAGS and el.getparent() is not None else el
+        scores[target] += weight
+        parent = target.getparent()
+        if parent is not None:
+            scores[parent] += weight * 0.5
+    if not scores:
+        return doc
+    return scores.most_common(1)[0][0]
+
+
+def _inside(el: lxml_html.HtmlElement, container: lxml_html.HtmlElement) -> bool:
+    while el is not None:
+        if el is container:
+            return True
+        el = el.getparent()
+    return False
+
+
+def _is_caption(line: Line) -> bool:
+    text = line.text
+    if line.caption_hint:
+        return True
+    return (
+        line.after_image
+        and len(text) <= MAX_CAPTION
+        and not text.endswith(("。", "！", "？", "；"))
+    )
+
+
+def _trafilatura_body(html: str) -> list[str]:
+    import trafilatura  # imported only for the pages our layer could not read
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False)
+    return [
+        p for p in (line.strip() for line in (text or "").splitlines()) if p and not noise_reason(p)
+    ]
+
+
+# -- title ----------------------------------------------------------------------------------
+
+
+def _title_from_tag(page_title: str) -> str:
+    parts = [p for p in _TITLE_SPLIT_RE.split(page_title) if p]
+    return max(parts[:2], key=len) if parts else ""
+
+
+def _find_title(lines: list[Line], page_title: str) -> int | None:
+    """Index of the headline line: a heading the `<title>` confirms, else the first h1."""
+    tag_text = page_title.replace(" ", "")
+    best: tuple[float, int] | None = None
+    for i, line in enumerate(lines):
+        text = line.text
+        if not (2 <= len(text) <= 100) or line.link_chars or noise_reason(text):
+            continue
+        el = line.element
+        score = 0.0
+        compact = text.replace(" ", "")
+        if tag_text and compact and (tag_text.startswith(compact) or compact in tag_text):
+            score += 3 + min(len(compact), 40) / 40
+        if el.tag == "h1":
+            score += 2
+        elif el.tag in ("h2", "h3"):
+            score += 1
+        marker = f"{el.get('class', '')} {el.get('id', '')}"
+        if _TITLE_HINT_RE.search(marker):
+            score += 1.5
+        if score >= 2 and (best is None or score > best[0]):
+            best = (score, i)
+    return best[1] if best else None
+
+
+_KICKER_MARK_RE = re.compile(r"yinti|kicker|pretitle|\byt\b", re.I)
+_SUBTITLE_MARK_RE = re.compile(r"sub|futi|fubt|\bft\b", re.I)
+
+
+def _kicker_subtitle(lines: list[Line], title_idx: int | None) -> tuple[str | None, str | None]:
+    """引题 above and 副题 below the headline, when they sit in the headline's own block."""
+    if title_idx is None:
+        return None, None
+    kicker = subtitle = None
+    if title_idx > 0:
+        prev = lines[title_idx - 1]
+        if _headline_part(lines, title_idx, prev, _KICKER_MARK_RE) and not prev.text.startswith(
+            "—"
+        ):
+            kicker = prev.text
+    if title_idx + 1 < len(lines):
+        nxt = lines[title_idx + 1]
+        if nxt.text.startswith(("——", "—", "--")) and _short_plain(nxt):
+            subtitle = nxt.text
+        elif _headline_part(lines, title_idx, nxt, _SUBTITLE_MARK_RE):
+            subtitle = nxt.text
+    return kicker, subtitle
+
+
+def _short_plain(line: Line) -> bool:
+    text = line.text
+    return (
+        len(text) <= 60
+        and not line.link_chars
+        and not noise_reason(text)
+        and not meta.looks_like_meta(text)
+        and dates.any_date(text) is None
+    )
+
+
+def _headline_part(lines: list[Line], title_idx: int, line: Line, mark: re.Pattern[str]) -> bool:
+    """A short plain line next to the headline that is marked as such by its class, or shares
+    a small block with the headline (an e-paper's 引题/主题/副题 table)."""
+    if not _short_plain(line):
+        return False
+    el, title_el = line.element, lines[title_idx].element
+    if (
+        mark.search(f"{el.get('class', '')} {el.get('id', '')}")
+        and el.getparent() is title_el.getparent()
+    ):
+        return True
+    ancestor = _common_ancestor(el, title_el, depth=3)
+    if ancestor is None:
+        return False
+    inside = [x for x in lines if _inside(x.element, ancestor)]
+    return len(inside) <= 5 and all(len(x.text) <= 60 for x in inside)
+
+
+def _common_ancestor(
+    a: lxml_html.HtmlElement, b: lxml_html.HtmlElement, depth: int
+) -> lxml_html.HtmlElement | None:
+    ups = []
+    el = a
+    for _ in range(depth + 1):
+        if el is None:
+            break
+        ups.append(el)
+        el = el.getparent()
+    el = b
+    for _ in range(depth + 1):
+        if el is None:
+            return None
+        if any(el is u for u in ups):
+            return el
+        el = el.getparent()
+    return None
+
+
+# -- page meta ------------------------------------------------------------------------------
+
+
+def _text(el: lxml_html.HtmlElement | None) -> str:
+    return re.sub(r"\s+", " ", el.text_content()).strip() if el is not None else ""
+
+
+def _meta_tags(doc: lxml_html.HtmlElement) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for el in doc.iter("meta"):
+        name = (el.get("name") or el.get("property") or "").strip().lower()
+        content = (el.get("content") or "").strip()
+        if name and content:
+            tags.setdefault(name, content)
+    return tags
+
+
+def _meta_date(tags: dict[str, str]):  # type: ignore[no-untyped-def]
+    for key in ("pubdate", "publishdate", "article:published_time", "og:release_date", "dc.date"):
+        if key in tags and (found := dates.any_date(tags[key])):
+            return found.date
+    return None

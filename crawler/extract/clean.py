@@ -1,0 +1,80 @@
+"""Line-level boilerplate of Chinese news pages: what is never article text.
+
+Each rule has a name; `noise_reason(line)` says which rule a line falls under, so tests and
+logs can tell why a line left the body. Rules look at whole lines (a paragraph of the page),
+never at substrings inside running text, so legitimate parentheses such as (西宁市总工会),
+(2018——2023) and 150场(次) are untouched.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A line made only of image file names, possibly with spaces and glued together:
+# "2-3 通版.jpg", "2-3 通版.jpg2-3 通版.jpg", "IMG_0012.JPG".
+IMAGE_FILE_LINE_RE = re.compile(
+    r"(?:[^。，,！？!?；;：:\n]{0,60}?\.(?:jpe?g|png|gif|bmp|webp|tiff?))+", re.IGNORECASE
+)
+_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "licence_footer",
+        re.compile(
+            r"ICP[备備]|ICP证|公网安备|版权所有|版權所有|copyright|all rights reserved|©", re.I
+        ),
+    ),
+    (
+        "address_footer",
+        re.compile(r"^(?:地址|地 址|通讯地址)[:：].*(?:邮编|郵編|电话|電話)|^邮编[:：]"),
+    ),
+    ("prev_next", re.compile(r"上一篇|下一篇|上一條|下一條|上一条|下一条")),
+    (
+        "epaper_nav",
+        re.compile(
+            r"^(?:版面导航|版面導航|站内检索|站內檢索|下一版|上一版|往期回顾|标题导航)|^第\s*\d+\s*版[:：]"
+        ),
+    ),
+    (
+        "font_tools",
+        re.compile(
+            r"放大\s*缩小\s*默认|【\s*大\s*中\s*小\s*】|字号[:：]?\s*[大中小]|^(?:打印|关闭|关闭窗口|打印本页|返回顶部|Top)$",
+            re.I,
+        ),
+    ),
+    (
+        "view_counter",
+        re.compile(
+            r"(?:浏览|瀏覽|阅读|閱讀|点击|點擊|访问)(?:次数|量|数)?\s*[:：]\s*\d+|\d+\s*次(?:浏览|阅读)"
+        ),
+    ),
+    (
+        "teaser",
+        re.compile(r"(?:\.\.\.|…+)\s*[\[【]\s*(?:详情|詳情|更多|全文)\s*[\]】]\s*$|更多\s*>+\s*$"),
+    ),
+    (
+        "share_bar",
+        re.compile(
+            r"^(?:分享到|分享)[:：]?|^(?:\d+\s+)?(?:微博|微信(?:公众号)?|今日头条|抖音|QQ空间|Top)(?:\s+(?:微博|微信(?:公众号)?|今日头条|抖音|QQ空间|Top))*$"
+        ),
+    ),
+)
+
+
+def noise_reason(line: str) -> str | None:
+    """The name of the rule a line breaks, or None when it may be article text."""
+    text = line.strip()
+    if not text:
+        return "empty"
+    if IMAGE_FILE_LINE_RE.fullmatch(text):
+        return "image_file_name"
+    for name, pattern in _RULES:
+        if pattern.search(text):
+            # Long lines are running text that happens to mention e.g. "版权所有" in a sentence.
+            if name in ("licence_footer", "view_counter", "prev_next") and len(text) > 120:
+                continue
+            return name
+    return None
+
+
+def normalise_space(text: str) -> str:
+    """Collapse runs of whitespace (incl. U+3000 and NBSP) inside a line; trim the ends."""
+    return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()

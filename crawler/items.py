@@ -1,0 +1,18 @@
+"""The one item the spider yields: a fetched page, bytes and decoded text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from archive.records import Fetch
+
+PageKind = Literal["article", "list", "other"]
+
+
+@dataclass(slots=True)
+class PageItem:
+    site_id: str
+    kind: PageKind
+    fetch: Fetch
+    text: str  # decoded by crawler.decode; empty for bodies that are not HTML

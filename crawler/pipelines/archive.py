@@ -1,0 +1,100 @@
+"""Store every fetched page in the archive: capture always, article version when valid.
+
+The pipeline only adapts: extraction is crawler.extract, storage is archive.store. Every page
+that does not become an article version is counted under a reason (stats ``gonghui/drop/*``
+and the run row), so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+
+from archive.config import load_settings
+from archive.records import RunCounts
+from archive.store import Archive
+from crawler.extract.article import extract_article
+from crawler.items import PageItem
+
+
+class ArchivePipeline:
+    def __init__(
+        self, stats: StatsCollector, database_url: str, warc_dir: Path, trigger: str, migrate: bool
+    ):
+        self.stats = stats
+        self.database_url = database_url
+        self.warc_dir = warc_dir
+        self.trigger = trigger
+        self.migrate = migrate
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+        self.counts = RunCounts()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        env = load_settings()
+        s = crawler.settings
+        assert crawler.stats is not None
+        return cls(
+            stats=crawler.stats,
+            database_url=s.get("GONGHUI_DATABASE_URL") or env.database_url,
+            warc_dir=Path(s.get("GONGHUI_WARC_DIR") or env.warc_dir),
+            trigger=s.get("GONGHUI_TRIGGER", "manual"),
+            migrate=s.getbool("GONGHUI_MIGRATE", True),
+        )
+
+    def open_spider(self, spider: Spider) -> None:
+        seed = spider.seed  # type: ignore[attr-defined]
+        self.archive = Archive.open(self.database_url, self.warc_dir, migrate=self.migrate)
+        self.archive.ensure_site(seed.id, seed.name, seed.base_url)
+        self.run_id = self.archive.start_run(seed.id, self.trigger)
+        self.stats.set_value("gonghui/run_id", self.run_id)
+
+    def close_spider(self, spider: Spider) -> None:
+        if self.archive is None or self.run_id is None:
+            return
+        self.counts.errors = sum(
+            v for k, v in self.stats.get_stats().items() if k.startswith("gonghui/error/")
+        )
+        robots = self.stats.get_value("robotstxt/forbidden", 0)
+        if robots:
+            self.counts.drops["robots_disallowed"] = robots
+        reason = self.stats.get_value("finish_reason", "finished")
+        status = "finished" if reason in ("finished", "closespider_pagecount") else "failed"
+        self.archive.finish_run(self.run_id, status, self.counts)
+        self.archive.close()
+
+    def process_item(self, item: Any, spider: Spider) -> Any:
+        if not isinstance(item, PageItem) or self.archive is None or self.run_id is None:
+            return item
+        seed = spider.seed  # type: ignore[attr-defined]
+        fetch = item.fetch
+        capture_id = self.archive.record_capture(self.run_id, item.site_id, fetch)
+        self.counts.pages_fetched += 1
+        self.stats.inc_value("gonghui/pages_fetched")
+        if fetch.status >= 400:
+            return self._drop(item, f"http_{fetch.status}")
+        if item.kind != "article":
+            return item
+        if fetch.encoding is None:
+            return self._drop(item, "not_html")
+        result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
+        if result.fields is None:
+            return self._drop(item, result.drop_reason or "not_extracted")
+        outcome = self.archive.record_article(capture_id, result.fields)
+        self.counts.articles_archived += 1
+        self.stats.inc_value("gonghui/articles_archived")
+        if outcome.is_new_version:
+            self.counts.new_versions += 1
+            self.stats.inc_value("gonghui/new_versions")
+        return item
+
+    def _drop(self, item: PageItem, reason: str) -> PageItem:
+        # Returned, not raised as DropItem: the capture is stored, only the article is not.
+        self.counts.drops[reason] = self.counts.drops.get(reason, 0) + 1
+        self.stats.inc_value(f"gonghui/drop/{reason}")
+        return item

@@ -1,0 +1,166 @@
+"""Rendered pages of one replica site, and what every site layout shares.
+
+Each ``render_<site_id>`` module turns a :class:`SiteData` into HTML strings; this module encodes
+them the way the real site does (charset in the header, in ``<meta>``, in neither, or wrong),
+adds robots.txt, the disallowed pages, the custom 404 page and placeholder assets, and hands the
+server a plain ``{path: Page}`` table built once at start.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import importlib
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from types import ModuleType
+from urllib.parse import urljoin, urlsplit
+
+from crawler.replica.data import Article, load_site
+
+# The one invalid GBK byte pair bcrb prints on article pages (a lead byte followed by an ASCII
+# space: every GBK decoder, WHATWG or Python, yields U+FFFD and keeps the space).
+BROKEN_MARK = "\x00BROKEN-GBK\x00"
+BROKEN_BYTES = b"\xd7 "
+
+ROBOTS_TXT = "User-agent: *\nDisallow: /search\nDisallow: /admin/\n"
+
+_GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+_ASSET_TYPES = {
+    ".gif": "image/gif",
+    ".jpg": "image/gif",
+    ".jpeg": "image/gif",
+    ".png": "image/gif",
+    ".css": "text/css",
+    ".js": "application/javascript",
+}
+_CST = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a site turns text into bytes and what it claims about it."""
+
+    codec: str  # the codec the bytes are really in
+    content_type: str  # the HTTP Content-Type header as sent
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteRendering:
+    site_id: str
+    pages: Mapping[str, Page]
+    not_found: Page
+    server_header: str
+    prefix_routes: tuple[tuple[str, Page], ...] = field(default_factory=tuple)
+
+    def lookup(self, path: str) -> Page:
+        page = self.pages.get(path)
+        if page is not None:
+            return page
+        for prefix, prefixed in self.prefix_routes:
+            if path.startswith(prefix):
+                return prefixed
+        return self.not_found
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def relative_link(from_path: str, to_path: str) -> str:
+    """A link as CMSs write them: ./ and ../ from the folder of the page that links."""
+    rel = posixpath.relpath(to_path, posixpath.dirname(from_path))
+    if to_path.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel if rel.startswith("../") or rel == "../" else "./" + rel
+
+
+def last_modified(article: Article) -> str:
+    hhmm = (article.published_time or "08:00")[:5]
+    local = dt.datetime.fromisoformat(f"{article.published}T{hhmm}").replace(tzinfo=_CST)
+    return format_datetime(local.astimezone(dt.UTC), usegmt=True)
+
+
+def encode(text: str, codec: str) -> bytes:
+    """Encode strictly (a character the codec lacks is a bug in the data), then break bytes."""
+    data = text.replace(BROKEN_MARK, "@@BROKEN@@").encode(codec, errors="strict")
+    return data.replace(b"@@BROKEN@@", BROKEN_BYTES)
+
+
+@dataclass
+class PageSet:
+    """Collects one site's HTML pages while a renderer builds them."""
+
+    encoding: Encoding
+    pages: dict[str, Page] = field(default_factory=dict)
+
+    def add(
+        self, path: str, text: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        if path in self.pages:
+            raise ValueError(f"two pages for {path}")
+        self.pages[path] = self.page(text, status, headers)
+
+    def page(self, text: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Page:
+        return Page(
+            status, self.encoding.content_type, encode(text, self.encoding.codec), tuple(headers)
+        )
+
+    def add_article(self, article: Article, text: str) -> None:
+        self.add(article.path, text, headers=[("Last-Modified", last_modified(article))])
+
+
+_SRC_RE = re.compile(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+\.(?:gif|jpe?g|png|css|js))""", re.I)
+
+
+def add_assets(pages: dict[str, Page]) -> None:
+    """Serve a placeholder for every picture, stylesheet and script the pages reference."""
+    found: set[str] = set()
+    for path, page in list(pages.items()):
+        if not page.content_type.startswith("text/html"):
+            continue
+        for ref in _SRC_RE.findall(page.body.decode("latin-1")):
+            url = urljoin("http://replica" + path, ref)
+            parts = urlsplit(url)
+            if parts.netloc == "replica":
+                found.add(parts.path)
+    for path in found - set(pages):
+        ext = path[path.rfind(".") :].lower()
+        ctype = _ASSET_TYPES.get(ext, "application/octet-stream")
+        body = _GIF_1X1 if ctype == "image/gif" else b"/* replica placeholder */\n"
+        pages[path] = Page(200, ctype, body)
+
+
+def renderer(site_id: str) -> ModuleType:
+    """The layout module of a site. Each provides ``ENCODING``, ``SERVER`` (the Server header),
+    ``render(site, pageset)``, ``not_found(site)``, ``disallowed_page(site, kind)`` and
+    ``page_noise(site, article)`` (the strings its article page prints around the article)."""
+    return importlib.import_module(f"crawler.replica.render_{site_id}")
+
+
+def build_site(site_id: str) -> SiteRendering:
+    """Render every page of one site into bytes (done once, when the server starts)."""
+    site = load_site(site_id)
+    mod = renderer(site_id)
+    pageset = PageSet(mod.ENCODING)
+    mod.render(site, pageset)
+    pageset.pages["/robots.txt"] = Page(200, "text/plain", ROBOTS_TXT.encode("ascii"))
+    add_assets(pageset.pages)
+    prefix_routes = (
+        ("/search", pageset.page(mod.disallowed_page(site, "search"))),
+        ("/admin/", pageset.page(mod.disallowed_page(site, "admin"))),
+    )
+    not_found = pageset.page(mod.not_found(site), status=404)
+    return SiteRendering(site_id, dict(pageset.pages), not_found, mod.SERVER, prefix_routes)

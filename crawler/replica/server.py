@@ -1,0 +1,204 @@
+"""Serve the five replica sites on loopback ports, one HTTP server and thread per site.
+
+Standard library only (``http.server``), so tests and ``gonghui demo`` need nothing else. Every
+page is rendered to bytes once at :meth:`ReplicaServer.start`; a request is a dictionary lookup.
+
+    with ReplicaServer(sites=["bcrb"]) as replica:       # ephemeral port
+        urlopen(replica.origins["bcrb"] + "/robots.txt")
+    ReplicaServer(ports=DEFAULT_PORTS).serve_forever()    # fixed ports, until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from archive.errors import GonghuiError
+from crawler.replica.data import SITE_IDS
+from crawler.replica.pages import SiteRendering, build_site
+
+__all__ = ["DEFAULT_PORTS", "SITE_IDS", "ReplicaError", "ReplicaServer", "RequestLogEntry"]
+
+DEFAULT_PORTS: dict[str, int] = {
+    "qhzgh": 8601,
+    "xazgh": 8602,
+    "xnzgh": 8603,
+    "bcrb": 8604,
+    "tibet3": 8605,
+}
+
+
+class ReplicaError(GonghuiError):
+    """The replica sites cannot be served (a port is taken, an unknown site id)."""
+
+
+class RequestLogEntry(NamedTuple):
+    site_id: str
+    method: str
+    path: str  # as requested, query string included
+    status: int
+    user_agent: str | None
+
+
+class _SiteHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # SO_REUSEADDR lets a restarted replica take its port while old connections sit in
+    # TIME_WAIT; on Linux it does not let two servers listen on one port, so "in use" still
+    # fails. SO_REUSEPORT would, so it stays off.
+    allow_reuse_address = True
+    allow_reuse_port = False
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        site_id: str,
+        rendering: SiteRendering,
+        record: Callable[[RequestLogEntry], None],
+    ):
+        self.site_id = site_id
+        self.rendering = rendering
+        self.record = record
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real servers do; every reply has a length
+    timeout = 30  # drop idle keep-alive connections instead of parking a thread on each forever
+    server: _SiteHTTPServer
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def _respond(self, send_body: bool) -> None:
+        path = urlsplit(self.path).path or "/"
+        page = self.server.rendering.lookup(path)
+        # Logged before the body goes out, so a client that has read the response always
+        # finds its request in the log.
+        self.server.record(
+            RequestLogEntry(
+                self.server.site_id,
+                self.command,
+                self.path,
+                page.status,
+                self.headers.get("User-Agent"),
+            )
+        )
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(page.body)
+
+    def version_string(self) -> str:
+        return self.server.rendering.server_header
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: requests go to ``ReplicaServer.request_log`` instead of stderr."""
+
+
+class ReplicaServer:
+    """The replica sites, each on its own port of ``host``."""
+
+    def __init__(
+        self,
+        sites: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        ports: Mapping[str, int] | None = None,
+    ):
+        self.sites: tuple[str, ...] = tuple(sites) if sites is not None else SITE_IDS
+        unknown = [s for s in self.sites if s not in SITE_IDS]
+        if unknown:
+            raise ReplicaError(
+                f"unknown replica site(s): {', '.join(unknown)}; known: {', '.join(SITE_IDS)}"
+            )
+        self.host = host
+        self._ports = dict(ports or {})
+        self.origins: dict[str, str] = {}  # filled by start(), emptied by stop()
+        self.request_log: list[RequestLogEntry] = []
+        self._lock = threading.Lock()
+        self._running: list[tuple[_SiteHTTPServer, threading.Thread]] = []
+        self._stopped = threading.Event()
+
+    def _record(self, entry: RequestLogEntry) -> None:
+        with self._lock:
+            self.request_log.append(entry)
+
+    def start(self) -> ReplicaServer:
+        if self._running:
+            return self
+        renderings = {s: build_site(s) for s in self.sites}
+        self._stopped.clear()
+        try:
+            for site_id in self.sites:
+                port = self._ports.get(site_id) or 0
+                try:
+                    server = _SiteHTTPServer(
+                        (self.host, port), site_id, renderings[site_id], self._record
+                    )
+                except OSError as exc:
+                    reason = (
+                        "port already in use"
+                        if exc.errno == errno.EADDRINUSE
+                        else exc.strerror or str(exc)
+                    )
+                    raise ReplicaError(
+                        f"cannot serve replica site {site_id} on {self.host}:{port}: {reason}"
+                    ) from None
+                thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.1},
+                    name=f"replica-{site_id}",
+                    daemon=True,
+                )
+                thread.start()
+                self._running.append((server, thread))
+                self.origins[site_id] = f"http://{self.host}:{server.server_address[1]}"
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server, thread in self._running:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+        self._running.clear()
+        self.origins.clear()
+        self._stopped.set()
+
+    def url(self, site_id: str, path: str = "/") -> str:
+        """Absolute URL of ``path`` on a started site."""
+        return self.origins[site_id] + path
+
+    def serve_forever(self) -> None:
+        """Start (if needed) and block until Ctrl-C, then stop."""
+        self.start()
+        try:
+            self._stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> ReplicaServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,76 @@
+"""Ground truth of the replica sites: what an extractor must get from each article page.
+
+Built from the same ``articles.json`` the pages are rendered from, so the truth cannot drift
+from what is served. Body paragraphs are compared after stripping the whitespace around them
+(the pages indent with ``&nbsp;`` or U+3000); everything inside a paragraph is as published,
+pinyin artefacts (``網(wǎng)``), lost characters (``?``) and repeated paragraphs included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crawler.replica.data import SITE_IDS, Article, SiteData, load_site
+from crawler.replica.pages import renderer
+
+
+@dataclass(frozen=True)
+class TruthArticle:
+    site_id: str
+    path: str  # URL path on the replica, e.g. "/html/2021-04/30/content_47305.htm"
+    title: str
+    subtitle: str | None
+    kicker: str | None
+    published: str  # "YYYY-MM-DD"
+    published_time: str | None  # "HH:MM" or "HH:MM:SS" when the page shows a time
+    source: str | None  # 来源 as the archive must store it
+    author: str | None  # byline / 作者 without markers (● etc.)
+    body: tuple[str, ...]  # paragraphs in order, headings included
+    captions: tuple[str, ...]  # photo captions (never image file names)
+    must_not_contain: tuple[str, ...]  # noise on that page that must not end up in the body
+    is_seed: bool = False  # the page built around one of the five seed documents
+
+
+def _noise(site: SiteData, article: Article) -> tuple[str, ...]:
+    """Noise printed on the page, minus any string the body legitimately contains."""
+    candidates = [
+        *site.must_not_contain,
+        *article.must_not_contain,
+        *renderer(site.site_id).page_noise(site, article),
+        *article.captions,
+        *(b.label for b in article.images if b.label),
+    ]
+    text = "\n".join(article.body)
+    seen: dict[str, None] = {}
+    for s in candidates:
+        if s and s.strip() and s not in text:
+            seen.setdefault(s, None)
+    return tuple(seen)
+
+
+def _truth(site: SiteData, a: Article) -> TruthArticle:
+    return TruthArticle(
+        site_id=site.site_id,
+        path=a.path,
+        title=a.title,
+        subtitle=a.subtitle,
+        kicker=a.kicker,
+        published=a.published,
+        published_time=a.published_time,
+        source=a.source,
+        author=a.author,
+        body=a.body,
+        captions=a.captions,
+        must_not_contain=_noise(site, a),
+        is_seed=a.seed,
+    )
+
+
+def load_truth(site_id: str) -> list[TruthArticle]:
+    """Every article page of one replica site, in articles.json order."""
+    site = load_site(site_id)
+    return [_truth(site, a) for a in site.articles]
+
+
+def all_truth() -> list[TruthArticle]:
+    return [t for site_id in SITE_IDS for t in load_truth(site_id)]

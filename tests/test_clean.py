@@ -1,0 +1,74 @@
+"""crawler.extract.clean, meta and dates on the lines the seed documents show."""
+
+import datetime as dt
+
+import pytest
+
+from crawler.extract import dates, meta
+from crawler.extract.clean import noise_reason
+
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("©CopyRight 青海省总工会 All Rights Reserved. 青ICP备17001415号", "licence_footer"),
+        ("白城日报社版权所有。未经许可,不得转载或镜像。", "licence_footer"),
+        ("地址:吉林省白城市中兴西大路43号 邮编:137000", "address_footer"),
+        ("3上一篇  下一篇4 2021年4月30日 放大 缩小 默认", "prev_next"),
+        ("版面导航", "epaper_nav"),
+        ("第01版:头版新闻", "epaper_nav"),
+        ("来源:劳动者报 浏览: 90", "view_counter"),
+        ("0 微博 微信公众号 今日头条 抖音 Top", "share_bar"),
+        ("2-3 通版.jpg", "image_file_name"),
+        ("2-3 通版.jpg2-3 通版.jpg", "image_file_name"),
+        ("7月22日下午,國務(wù)院物流保通保暢工作領(lǐng)導(dǎo)小組... [詳情]", "teaser"),
+        ("关闭", "font_tools"),
+    ],
+)
+def test_noise_reason_names_the_boilerplate_of_the_seed_pages(line, rule):
+    assert noise_reason(line) == rule
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "开展宣讲、文艺巡演等共150场(次)。",
+        "服务基层的基础更加扎实、能力水平全面提升。(西宁市总工会)",
+        "我们一起见证西安工会过去五年高质量发展(2018——2023)",
+        "搭建平台 创新载体",
+        "重点加强乡镇(街道)、各类企业工会建设",
+    ],
+)
+def test_noise_reason_keeps_article_lines_with_legitimate_parentheses(line):
+    assert noise_reason(line) is None
+
+
+def test_meta_reads_source_author_byline_and_attribution():
+    assert meta.source_of("来源:劳动者报 浏览: 90") == "劳动者报"
+    assert (
+        meta.source_of("发布时间：2024-01-18 10:32  来源：西宁市总工会  浏览次数：12")
+        == "西宁市总工会"
+    )
+    assert meta.source_of("來源：中國藏族網通") == "中國藏族網通"
+    assert meta.author_of("作者：张三  责任编辑：李四") == "张三"
+    assert meta.author_of("责任编辑：李四") is None
+    assert meta.byline_of("●于国林 刘建军") == "于国林 刘建军"
+    assert meta.attribution_of("能力水平全面提升。(西宁市总工会)") == "西宁市总工会"
+    assert meta.attribution_of("共150场(次)。") is None
+
+
+def test_dates_read_labels_chinese_forms_and_urls():
+    found = dates.labelled_date("发布时间：2024-01-18 10:32  来源：西宁市总工会", TODAY)
+    assert found == dates.FoundDate(dt.date(2024, 1, 18), "10:32")
+    assert dates.any_date("3上一篇 下一篇4 2021年4月30日 放大", TODAY).date == dt.date(2021, 4, 30)
+    assert dates.url_date("http://www.bcxww.com/html/2021-04/30/content_3.htm", TODAY) == dt.date(
+        2021, 4, 30
+    )
+    assert dates.url_date("/art/t20240118_123.html", TODAY) == dt.date(2024, 1, 18)
+
+
+def test_dates_refuse_the_future_and_impossible_days():
+    assert dates.any_date("2031年1月1日", TODAY) is None
+    assert dates.any_date("2021-02-30", TODAY) is None
