@@ -138,6 +138,10 @@ def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(file)"
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (see seeds/README.md for the fields)"
+    elif first["type"] == "missing":
+        message = "required field is missing"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"field '{where}': {message}{more}"
 

@@ -9,7 +9,12 @@ from crawler.cli.main import settings_of
 
 @click.group(name="db")
 def command() -> None:
-    """Database maintenance."""
+    """Database maintenance.
+
+    \b
+    Example:
+      gonghui db upgrade
+    """
 
 
 @command.command(name="upgrade")

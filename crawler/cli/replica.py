@@ -8,18 +8,30 @@ import click
 @click.command(name="replica")
 @click.option("--site", "sites", multiple=True, help="Serve only these sites (repeatable).")
 @click.option("--ephemeral", is_flag=True, help="Pick free ports instead of the seed ports.")
-def command(sites: tuple[str, ...], ephemeral: bool) -> None:
+@click.option(
+    "--port-base",
+    type=click.IntRange(1, 65535 - 4),
+    metavar="PORT",
+    help="Shift the seed ports so the first (qhzgh, 8601) is PORT; crawl with --origin.",
+)
+def command(sites: tuple[str, ...], ephemeral: bool, port_base: int | None) -> None:
     """Serve the replica sites until Ctrl-C, so `gonghui crawl SITE` or
     `scrapy crawl gonghui -a site=SITE` can crawl them from another terminal.
 
     \b
     Example:
       gonghui replica &  gonghui crawl --all
+      gonghui replica --site qhzgh --port-base 9601
     """
     from crawler.replica.server import DEFAULT_PORTS, ReplicaServer
 
     chosen = list(sites) or None
+    if ephemeral and port_base is not None:
+        raise click.UsageError("--ephemeral and --port-base exclude each other")
     ports = None if ephemeral else DEFAULT_PORTS
+    if port_base is not None:
+        first = min(DEFAULT_PORTS.values())
+        ports = {site: port_base + port - first for site, port in DEFAULT_PORTS.items()}
     with ReplicaServer(sites=chosen, ports=ports) as replica:
         for site, origin in replica.origins.items():
             click.echo(f"{site:8} {origin}/")

@@ -82,7 +82,11 @@ class ArchivePipeline:
             return item
         if fetch.encoding is None:
             return self._drop(item, "not_html")
-        result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
+        try:
+            result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
+        except Exception:  # a bug must cost one page, counted, never the crawl
+            spider.logger.exception("extraction failed on %s", fetch.url)
+            return self._drop(item, "extract_error")
         if result.fields is None:
             return self._drop(item, result.drop_reason or "not_extracted")
         outcome = self.archive.record_article(capture_id, result.fields)
