@@ -22,3 +22,19 @@ def test_connection_to_loopback_is_allowed():
     finally:
         client.close()
         server.close()
+
+
+def test_subprocesses_started_by_the_tests_load_the_guard_too():
+    import subprocess
+    import sys
+
+    code = (
+        "import socket\n"
+        "s = socket.socket()\n"
+        "try:\n"
+        "    s.connect(('192.0.2.1', 80))\n"
+        "except OSError as e:\n"
+        "    print('refused' if 'network guard' in str(e) else 'other', end='')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout == "refused"

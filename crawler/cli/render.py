@@ -20,37 +20,21 @@ def console(stderr: bool = False) -> Console:
 
 
 def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -> Table:
+    """One row per site: pages fetched, articles archived, new versions, drops, errors."""
     table = Table(title=title, title_justify="left")
-    for column, justify in (
-        ("site", "left"),
-        ("name", "left"),
-        ("pages fetched", "right"),
-        ("articles archived", "right"),
-        ("new versions", "right"),
-        ("drops by reason", "left"),
-        ("errors", "left"),
-        ("finish", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("site", no_wrap=True)
+    for column in ("pages", "articles", "new versions"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("drops by reason")
+    table.add_column("errors")
+    table.add_column("status", no_wrap=True)
     totals = [0, 0, 0]
     for r in results:
-        totals = [
-            totals[0] + r.pages_fetched,
-            totals[1] + r.articles_archived,
-            totals[2] + r.new_versions,
-        ]
-        table.add_row(
-            r.site_id,
-            r.name,
-            str(r.pages_fetched),
-            str(r.articles_archived),
-            str(r.new_versions),
-            _counts(r.drops),
-            _counts(r.errors),
-            r.finish_reason,
-        )
+        row = [r.pages_fetched, r.articles_archived, r.new_versions]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        table.add_row(r.site_id, *map(str, row), _counts(r.drops), _counts(r.errors), r.finish_reason)
     table.add_section()
-    table.add_row("total", "", *map(str, totals), "", "", "")
+    table.add_row("total", *map(str, totals), "", "", "")
     return table
 
 
