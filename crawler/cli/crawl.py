@@ -99,6 +99,11 @@ def command(
         verbose=verbose,
     )
     console().print(summary_table(results))
+    check_finished(results)
+
+
+def check_finished(results: list) -> None:
+    """A non-zero exit when any site's crawl did not end normally (the table says why)."""
     failed = [
         r.site_id for r in results if r.finish_reason not in ("finished", "closespider_pagecount")
     ]

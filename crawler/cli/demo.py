@@ -21,7 +21,7 @@ def command(ctx: click.Context, verbose: bool) -> None:
     Example:
       gonghui demo && gonghui articles && gonghui export --format csv -o demo.csv
     """
-    from crawler.cli.crawl import crawl_sites
+    from crawler.cli.crawl import check_finished, crawl_sites
     from crawler.cli.render import console, summary_table
     from crawler.replica.server import ReplicaServer
     from crawler.seeds import load_seeds
@@ -39,3 +39,4 @@ def command(ctx: click.Context, verbose: bool) -> None:
     out.print(summary_table(results, title=f"Demo crawl ({elapsed:.1f} s)"))
     out.print(f"archive: {settings.database_url}   WARC files: {settings.warc_dir}/")
     out.print("next: gonghui articles | gonghui export --format jsonl -o articles.jsonl")
+    check_finished(results)

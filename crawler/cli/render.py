@@ -32,7 +32,9 @@ def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -
     for r in results:
         row = [r.pages_fetched, r.articles_archived, r.new_versions]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
-        table.add_row(r.site_id, *map(str, row), _counts(r.drops), _counts(r.errors), r.finish_reason)
+        table.add_row(
+            r.site_id, *map(str, row), _counts(r.drops), _counts(r.errors), r.finish_reason
+        )
     table.add_section()
     table.add_row("total", *map(str, totals), "", "", "")
     return table
