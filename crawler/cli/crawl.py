@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import click
 
 from archive.config import Settings
+from archive.errors import GonghuiError
 from crawler.cli.main import settings_of
 
 
@@ -108,4 +109,4 @@ def check_finished(results: list) -> None:
         r.site_id for r in results if r.finish_reason not in ("finished", "closespider_pagecount")
     ]
     if failed:
-        raise click.ClickException(f"crawl did not finish for: {', '.join(failed)}")
+        raise GonghuiError(f"crawl did not finish for: {', '.join(failed)} (see the table above)")
