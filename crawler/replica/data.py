@@ -83,6 +83,14 @@ class SiteData:
             self.articles, key=lambda a: (a.published, a.published_time or "", a.id), reverse=True
         )
 
+    def list_pages(self, per_page: int) -> list[list[tuple[str, str, str]]]:
+        """The 栏目 list, newest first, cut into pages of (path, title, date); the dead links
+        go on the last page, where a crawler meets them after every live article."""
+        items = [(a.path, a.title, a.published) for a in self.newest_first()]
+        pages = [items[i : i + per_page] for i in range(0, len(items), per_page)]
+        pages[-1] = pages[-1] + [(d["path"], d["title"], d["published"]) for d in self.dead_links]
+        return pages
+
     def neighbours(self, article: Article) -> tuple[Article | None, Article | None]:
         """(上一篇, 下一篇): the next older and the next newer article of the site."""
         ordered = list(reversed(self.newest_first()))

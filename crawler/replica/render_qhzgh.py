@@ -175,14 +175,11 @@ def _list_page(
 
 def render(site: SiteData, out: PageSet) -> None:
     arts = site.newest_first()
-    items = [(a.path, a.title, a.published) for a in arts]
-    dead = [(d["path"], d["title"], d["published"]) for d in site.dead_links]
-    chunks = [items[i : i + PER_PAGE] for i in range(0, len(items), PER_PAGE)]
-    chunks[-1] = chunks[-1] + dead
+    chunks = site.list_pages(PER_PAGE)
     for n, chunk in enumerate(chunks, start=1):
         out.add(
             LIST.format("" if n == 1 else f"_{n}"),
-            _list_page(site, n, len(chunks), chunk, len(items) + len(dead)),
+            _list_page(site, n, len(chunks), chunk, sum(map(len, chunks))),
         )
     for a in arts:
         out.add_article(a, _article(site, a))
@@ -190,7 +187,7 @@ def render(site: SiteData, out: PageSet) -> None:
     right = f"""      <table width="100%" border="0" cellpadding="0" cellspacing="0" class="box">
         <tr><td class="box_tit">工作动态</td><td class="more" align="right">\
 <a href="/list/gzdt.html">更多&gt;&gt;</a></td></tr>
-{_list_rows(items[:7])}
+{_list_rows([(a.path, a.title, a.published) for a in arts[:7]])}
       </table>
       <table width="100%" border="0" cellpadding="0" cellspacing="0" class="box">
         <tr><td class="box_tit" colspan="{len(pics)}">图片新闻</td></tr>

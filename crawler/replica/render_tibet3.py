@@ -136,10 +136,7 @@ def _list_page(site: SiteData, n: int, pages: int, items: list[tuple[str, str, s
 
 def render(site: SiteData, out: PageSet) -> None:
     arts = site.newest_first()
-    items = [(a.path, a.title, a.published) for a in arts]
-    dead = [(d["path"], d["title"], d["published"]) for d in site.dead_links]
-    chunks = [items[i : i + PER_PAGE] for i in range(0, len(items), PER_PAGE)]
-    chunks[-1] = chunks[-1] + dead
+    chunks = site.list_pages(PER_PAGE)
     for n, chunk in enumerate(chunks, start=1):
         out.add(LIST.format("" if n == 1 else f"_{n}"), _list_page(site, n, len(chunks), chunk))
     for a in arts:

@@ -152,17 +152,15 @@ def _list_page(n: int, pages: int, items: list[tuple[str, str, str]]) -> str:
 
 def render(site: SiteData, out: PageSet) -> None:
     arts = site.newest_first()
-    items = [(a.path, a.title, a.published) for a in arts]
-    dead = [(d["path"], d["title"], d["published"]) for d in site.dead_links]
-    chunks = [items[i : i + PER_PAGE] for i in range(0, len(items), PER_PAGE)]
-    chunks[-1] = chunks[-1] + dead
+    chunks = site.list_pages(PER_PAGE)
     for n, chunk in enumerate(chunks, start=1):
         out.add(_list_path(n, len(chunks)), _list_page(n, len(chunks), chunk))
     for a in arts:
         out.add_article(a, _article(site, a))
     top = arts[0]
     rows = "\n".join(
-        f'  <li><a href="{p[1:]}">{esc(t)}</a><span>{d}</span></li>' for p, t, d in items[:6]
+        f'  <li><a href="{p[1:]}">{esc(t)}</a><span>{d}</span></li>'
+        for p, t, d in [(a.path, a.title, a.published) for a in arts[:6]]
     )
     home = (
         _head("/index.htm", "西宁市总工会")
