@@ -160,8 +160,8 @@ def render(site: SiteData, out: PageSet) -> None:
     for a in arts:
         out.add_article(a, _article(site, a))
     rows = "\n".join(
-        f'  <li><a href="{p[1:]}">{esc(t)}</a><span>{d[5:]}</span></li>'
-        for p, t, d in [(a.path, a.title, a.published) for a in arts[:6]]
+        f'  <li><a href="{a.path[1:]}">{esc(a.title)}</a><span>{a.published[5:]}</span></li>'
+        for a in arts[:6]
     )
     home = (
         _HEAD.format(title="西安市总工会")

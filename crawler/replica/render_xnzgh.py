@@ -159,8 +159,8 @@ def render(site: SiteData, out: PageSet) -> None:
         out.add_article(a, _article(site, a))
     top = arts[0]
     rows = "\n".join(
-        f'  <li><a href="{p[1:]}">{esc(t)}</a><span>{d}</span></li>'
-        for p, t, d in [(a.path, a.title, a.published) for a in arts[:6]]
+        f'  <li><a href="{a.path[1:]}">{esc(a.title)}</a><span>{a.published}</span></li>'
+        for a in arts[:6]
     )
     home = (
         _head("/index.htm", "西宁市总工会")
