@@ -6,7 +6,7 @@
 | GONGHUI_WARC_DIR        | ./warc                               |
 | GONGHUI_SEEDS_DIR       | the seeds/ folder shipped with us    |
 | GONGHUI_TIMETABLE       | schedules/timetable.toml (shipped)   |
-| GONGHUI_USER_AGENT      | GonghuiArchive/<version> (+README)   |
+| GONGHUI_USER_AGENT      | GonghuiArchive/0.1 (...)            |
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///gonghui.sqlite3"
-DEFAULT_USER_AGENT = (
-    "GonghuiArchive/0.1 (+https://example.invalid/gonghui-archive; research archive of union news)"
-)
+# Honest by default: who we are and that we obey robots.txt. Operators add their contact,
+# e.g. GONGHUI_USER_AGENT="GonghuiArchive/0.1 (+mailto:archive@example.org)".
+DEFAULT_USER_AGENT = "GonghuiArchive/0.1 (archive of trade-union news; obeys robots.txt)"
 
 
 @dataclass(frozen=True, slots=True)
