@@ -105,8 +105,8 @@ def command(
 
 def check_finished(results: list) -> None:
     """A non-zero exit when any site's crawl did not end normally (the table says why)."""
-    failed = [
-        r.site_id for r in results if r.finish_reason not in ("finished", "closespider_pagecount")
-    ]
+    from crawler.pipelines.archive import NORMAL_FINISH_REASONS
+
+    failed = [r.site_id for r in results if r.finish_reason not in NORMAL_FINISH_REASONS]
     if failed:
         raise GonghuiError(f"crawl did not finish for: {', '.join(failed)} (see the table above)")

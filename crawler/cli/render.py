@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from crawler.runner import SiteResult
+if TYPE_CHECKING:  # importing the runner would import Scrapy for `gonghui status`
+    from crawler.runner import SiteResult
 
 
 def console(stderr: bool = False) -> Console:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scrapy import Spider
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
@@ -19,6 +19,10 @@ from archive.records import RunCounts
 from archive.store import Archive
 from crawler.extract.article import extract_article
 from crawler.items import PageItem
+
+# Scrapy finish reasons of a crawl that ended normally; anything else (shutdown on SIGTERM,
+# an error) marks the run failed.
+NORMAL_FINISH_REASONS = ("finished", "closespider_pagecount")
 
 
 class ArchivePipeline:
@@ -39,13 +43,17 @@ class ArchivePipeline:
         env = load_settings()
         s = crawler.settings
         assert crawler.stats is not None
-        return cls(
+        pipeline = cls(
             stats=crawler.stats,
             database_url=s.get("GONGHUI_DATABASE_URL") or env.database_url,
             warc_dir=Path(s.get("GONGHUI_WARC_DIR") or env.warc_dir),
             trigger=s.get("GONGHUI_TRIGGER", "manual"),
             migrate=s.getbool("GONGHUI_MIGRATE", True),
         )
+        # The run is closed from spider_closed, the first place that knows why the crawl ended
+        # (pipelines close before Scrapy records finish_reason).
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self, spider: Spider) -> None:
         seed = spider.seed  # type: ignore[attr-defined]
@@ -54,7 +62,7 @@ class ArchivePipeline:
         self.run_id = self.archive.start_run(seed.id, self.trigger)
         self.stats.set_value("gonghui/run_id", self.run_id)
 
-    def close_spider(self, spider: Spider) -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archive is None or self.run_id is None:
             return
         self.counts.errors = sum(
@@ -63,10 +71,10 @@ class ArchivePipeline:
         robots = self.stats.get_value("robotstxt/forbidden", 0)
         if robots:
             self.counts.drops["robots_disallowed"] = robots
-        reason = self.stats.get_value("finish_reason", "finished")
-        status = "finished" if reason in ("finished", "closespider_pagecount") else "failed"
+        status = "finished" if reason in NORMAL_FINISH_REASONS else "failed"
         self.archive.finish_run(self.run_id, status, self.counts)
         self.archive.close()
+        self.archive = None
 
     def process_item(self, item: Any, spider: Spider) -> Any:
         if not isinstance(item, PageItem) or self.archive is None or self.run_id is None:
