@@ -87,7 +87,7 @@ def run_crawls(
     base = Settings()
     base.setmodule("crawler.settings", priority="project")
     base.set("LOG_LEVEL", log_level, priority="cmdline")
-    process = CrawlerProcess(base, install_root_handler=True)
+    process = CrawlerProcess(base)
     crawlers: list[tuple[Seed, Crawler]] = []
     for index, seed in enumerate(seeds):
         settings = crawl_settings(

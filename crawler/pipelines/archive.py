@@ -27,8 +27,16 @@ NORMAL_FINISH_REASONS = ("finished", "closespider_pagecount")
 
 class ArchivePipeline:
     def __init__(
-        self, stats: StatsCollector, database_url: str, warc_dir: Path, trigger: str, migrate: bool
+        self,
+        crawler: Crawler,
+        stats: StatsCollector,
+        database_url: str,
+        warc_dir: Path,
+        trigger: str,
+        migrate: bool,
     ):
+        self.crawler = crawler
+        self.spider: Spider | None = None
         self.stats = stats
         self.database_url = database_url
         self.warc_dir = warc_dir
@@ -44,6 +52,7 @@ class ArchivePipeline:
         s = crawler.settings
         assert crawler.stats is not None
         pipeline = cls(
+            crawler=crawler,
             stats=crawler.stats,
             database_url=s.get("GONGHUI_DATABASE_URL") or env.database_url,
             warc_dir=Path(s.get("GONGHUI_WARC_DIR") or env.warc_dir),
@@ -55,14 +64,16 @@ class ArchivePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self, spider: Spider) -> None:
-        seed = spider.seed  # type: ignore[attr-defined]
+    # ``spider`` is optional: Scrapy 2.19 stopped passing it (the crawler knows the spider).
+    def open_spider(self, spider: Spider | None = None) -> None:
+        self.spider = spider or self.crawler.spider
+        seed = self.spider.seed  # type: ignore[attr-defined]
         self.archive = Archive.open(self.database_url, self.warc_dir, migrate=self.migrate)
         self.archive.ensure_site(seed.id, seed.name, seed.base_url)
         self.run_id = self.archive.start_run(seed.id, self.trigger)
         self.stats.set_value("gonghui/run_id", self.run_id)
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def spider_closed(self, reason: str) -> None:
         if self.archive is None or self.run_id is None:
             return
         self.counts.errors = sum(
@@ -76,10 +87,10 @@ class ArchivePipeline:
         self.archive.close()
         self.archive = None
 
-    def process_item(self, item: Any, spider: Spider) -> Any:
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, PageItem) or self.archive is None or self.run_id is None:
             return item
-        seed = spider.seed  # type: ignore[attr-defined]
+        seed = self.spider.seed  # type: ignore[attr-defined]
         fetch = item.fetch
         capture_id = self.archive.record_capture(self.run_id, item.site_id, fetch)
         self.counts.pages_fetched += 1
@@ -93,7 +104,7 @@ class ArchivePipeline:
         try:
             result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
         except Exception:  # a bug must cost one page, counted, never the crawl
-            spider.logger.exception("extraction failed on %s", fetch.url)
+            self.spider.logger.exception("extraction failed on %s", fetch.url)
             return self._drop(item, "extract_error")
         if result.fields is None:
             return self._drop(item, result.drop_reason or "not_extracted")
