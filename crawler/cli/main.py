@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the five replica sites and crawl them into ./ (try this first).",
     ),
     "crawl": ("crawler.cli.crawl", "Crawl sites named by their seed file into the archive."),
+    "extract": (
+        "crawler.cli.extract",
+        "Extract articles from saved page files, one JSON line each.",
+    ),
     "sites": ("crawler.cli.sites", "List the seed files (sites that can be crawled)."),
     "status": ("crawler.cli.browse", "What the archive holds, per site."),
     "articles": ("crawler.cli.browse", "List archived articles (current versions)."),

@@ -38,6 +38,9 @@ MAX_CAPTION = 80
 
 @dataclass(slots=True)
 class Extraction:
+    """What was found; ``drop_reason`` says why it is not an article worth archiving.
+    ``fields`` is kept even then (what the page gave), except for markup that cannot be read."""
+
     fields: ArticleFields | None
     drop_reason: str | None = None
     removed: Counter[str] = field(default_factory=Counter)  # noise rule -> lines removed
@@ -66,8 +69,6 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     container = _find_container(doc, lines, hints)
     title_idx = _find_title(lines, page_title)
     title = lines[title_idx].text if title_idx is not None else _title_from_tag(page_title)
-    if not title:
-        return Extraction(None, "no_title")
     kicker, subtitle = _kicker_subtitle(lines, title_idx)
 
     in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
@@ -119,10 +120,6 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
 
     if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
         body = _trafilatura_body(html)
-        if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
-            return Extraction(None, "empty_body", removed)
-    if sum(p.count("\ufffd") for p in body) > max(3, len("".join(body)) // 200):
-        return Extraction(None, "garbled_text", removed)
 
     head_text = "  ".join(head)
     found = dates.labelled_date(head_text) or dates.any_date(head_text)
@@ -134,25 +131,33 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         meta.source_of(head_text)
         or meta_tags.get("contentsource")
         or meta_tags.get("source")
-        or meta.attribution_of(body[-1])
+        or (meta.attribution_of(body[-1]) if body else None)
         or hints.source_default
     )
     author = meta.author_of(head_text) or author or meta_tags.get("author")
-    return Extraction(
-        ArticleFields(
-            title=title,
-            body="\n".join(body),
-            published=published,
-            published_time=published_time,
-            subtitle=subtitle,
-            kicker=kicker,
-            source=source,
-            author=author,
-            captions=tuple(dict.fromkeys(captions)),
-        ),
-        None,
-        removed,
+    fields = ArticleFields(
+        title=title,
+        body="\n".join(body),
+        published=published,
+        published_time=published_time,
+        subtitle=subtitle,
+        kicker=kicker,
+        source=source,
+        author=author,
+        captions=tuple(dict.fromkeys(captions)),
     )
+    return Extraction(fields, validate(fields), removed)
+
+
+def validate(fields: ArticleFields) -> str | None:
+    """The reason an extraction is not archived as an article, or None when it is."""
+    if not fields.title:
+        return "no_title"
+    if cjk_count(fields.body) < MIN_BODY_CJK:
+        return "empty_body"
+    if fields.body.count("\ufffd") > max(3, len(fields.body) // 200):
+        return "garbled_text"
+    return None
 
 
 # -- container ------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class ArchivePipeline:
         except Exception:  # a bug must cost one page, counted, never the crawl
             self.spider.logger.exception("extraction failed on %s", fetch.url)
             return self._drop(item, "extract_error")
-        if result.fields is None:
+        if result.drop_reason or result.fields is None:
             return self._drop(item, result.drop_reason or "not_extracted")
         outcome = self.archive.record_article(capture_id, result.fields)
         self.counts.articles_archived += 1
