@@ -72,3 +72,25 @@ def test_dates_read_labels_chinese_forms_and_urls():
 def test_dates_refuse_the_future_and_impossible_days():
     assert dates.any_date("2031年1月1日", TODAY) is None
     assert dates.any_date("2021-02-30", TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "source"),
+    [
+        ("来源：[ 人民网 ]", "人民网"),
+        ("来源: 第一财经日报 网友评论 0 条", "第一财经日报"),
+        ("来源：光明网-《光明日报》2024-05-20 03:15", "光明网-《光明日报》"),
+        ("来源：中国新闻网 王帆", "中国新闻网"),
+        ("来源：来源：上海证券报", "上海证券报"),
+        ("原创：39健康网", "39健康网"),
+        ("2005-04-28 11:13更新 来源：转载文章", None),
+    ],
+)
+def test_source_of_keeps_the_name_and_drops_placeholders_and_trailing_text(line, source):
+    assert meta.source_of(line) == source
+
+
+def test_dateline_names_the_agency_of_a_wire_report():
+    assert meta.dateline_of("新华社北京5月19日电 国家统计局今天发布") == "新华社"
+    assert meta.dateline_of("据新华社拉萨电 西藏自治区去年改造户用卫生厕所") == "新华社"
+    assert meta.dateline_of("2023年,西宁市总工会不断夯实主责主业") is None

@@ -67,13 +67,12 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         return Extraction(None, "empty_page")
 
     container = _find_container(doc, lines, hints)
-    title_idx = _find_title(lines, page_title)
-    title = lines[title_idx].text if title_idx is not None else _title_from_tag(page_title)
-    kicker, subtitle = _kicker_subtitle(lines, title_idx)
-
     in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
     body_set = set(in_body)
     first_body = in_body[0] if in_body else len(lines)
+    title_idx = _find_title(lines, page_title, first_body)
+    title = lines[title_idx].text if title_idx is not None else _title_from_tag(page_title)
+    kicker, subtitle = _kicker_subtitle(lines, title_idx)
     last_body = in_body[-1] if in_body else -1
     start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)
 
@@ -122,16 +121,23 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         body = _trafilatura_body(html)
 
     head_text = "  ".join(head)
-    found = dates.labelled_date(head_text) or dates.any_date(head_text)
+    found = _find_date(lines, title_idx, first_body, last_body, head_text)
     published = found.date if found else None
     published_time = found.time if found else None
     if published is None:
         published = _meta_date(meta_tags) or dates.url_date(url)
+    # Where a 来源 is found, nearest to the headline first; a labelled 来源 under the body
+    # ("（来源：上海证券报）") comes before guesses from brackets and datelines.
+    foot = "  ".join(
+        [*body[-3:], *(lines[i].text for i in range(last_body + 1, min(len(lines), last_body + 6)))]
+    )
     source = (
         meta.source_of(head_text)
+        or meta.source_of(foot)
         or meta_tags.get("contentsource")
         or meta_tags.get("source")
         or (meta.attribution_of(body[-1]) if body else None)
+        or (meta.dateline_of(body[0]) if body else None)
         or hints.source_default
     )
     author = meta.author_of(head_text) or author or meta_tags.get("author")
@@ -157,6 +163,33 @@ def validate(fields: ArticleFields) -> str | None:
         return "empty_body"
     if fields.body.count("\ufffd") > max(3, len(fields.body) // 200):
         return "garbled_text"
+    return None
+
+
+# -- date -----------------------------------------------------------------------------------
+
+
+def _find_date(
+    lines: list[Line], title_idx: int | None, first_body: int, last_body: int, head_text: str
+) -> dates.FoundDate | None:
+    """The publication date, looked for where pages print it, nearest first: the labelled
+    lines under the headline, short lines just under it, then just above it (a header's
+    today-date is the last resort there), then a labelled line under the body."""
+    found = dates.labelled_date(head_text) or dates.any_date(head_text)
+    if found:
+        return found
+    anchor = title_idx if title_idx is not None else first_body
+    below = range(anchor + 1, min(len(lines), max(first_body, anchor + 1) + 3))
+    above = range(anchor, max(-1, anchor - 4), -1)
+    for i in (*below, *above):
+        line = lines[i]
+        if len(line.text) <= 150 and line.link_chars < 0.5 * len(line.text):
+            found = dates.labelled_date(line.text) or dates.any_date(line.text)
+            if found:
+                return found
+    for i in range(last_body + 1, min(len(lines), last_body + 6)):
+        if found := dates.labelled_date(lines[i].text):
+            return found
     return None
 
 
@@ -230,29 +263,58 @@ def _title_from_tag(page_title: str) -> str:
     return max(parts[:2], key=len) if parts else ""
 
 
-def _find_title(lines: list[Line], page_title: str) -> int | None:
-    """Index of the headline line: a heading the `<title>` confirms, else the first h1."""
+def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | None:
+    """Index of the headline line.
+
+    A heading above (or at the top of) the body wins when the `<title>` starts with it, or
+    when it is an h1 or marked as a title; a line that only matches the site-name part of the
+    `<title>` (网易娱乐) gets no credit. Failing that, the nearest heading-like line above the
+    body."""
     tag_text = page_title.replace(" ", "")
+    later_parts = {p.replace(" ", "") for p in _TITLE_SPLIT_RE.split(page_title)[1:] if p}
+    limit = min(len(lines), first_body + 2)
     best: tuple[float, int] | None = None
-    for i, line in enumerate(lines):
+    for i in range(limit):
+        line = lines[i]
         text = line.text
         if not (2 <= len(text) <= 100) or line.link_chars or noise_reason(text):
             continue
+        if len(text) <= 30 and dates.any_date(text):
+            continue  # a date line, not a headline
         el = line.element
         score = 0.0
         compact = text.replace(" ", "")
-        if tag_text and compact and (tag_text.startswith(compact) or compact in tag_text):
+        if len(compact) >= 4 and tag_text.startswith(compact):
             score += 3 + min(len(compact), 40) / 40
+        elif len(compact) >= 6 and compact in tag_text and compact not in later_parts:
+            score += 2
         if el.tag == "h1":
             score += 2
         elif el.tag in ("h2", "h3"):
             score += 1
-        marker = f"{el.get('class', '')} {el.get('id', '')}"
-        if _TITLE_HINT_RE.search(marker):
+        if _TITLE_HINT_RE.search(f"{el.get('class', '')} {el.get('id', '')}"):
             score += 1.5
+        if first_body - 6 <= i <= first_body + 1:
+            score += 0.5
         if score >= 2 and (best is None or score > best[0]):
             best = (score, i)
-    return best[1] if best else None
+    if best:
+        return best[1]
+    for i in range(min(first_body, len(lines)) - 1, max(-1, first_body - 7), -1):
+        line = lines[i]
+        text = line.text
+        if (
+            5 <= len(text) <= 60
+            and not line.link_chars
+            and not noise_reason(text)
+            and not meta.looks_like_meta(text)
+            and not text.endswith(("。", "：", ":"))
+            and dates.any_date(text) is None
+            and line.element.tag
+            in ("h1", "h2", "h3", "h4", "strong", "b", "font", "td", "div", "p", "span")
+        ):
+            return i
+    return None
 
 
 _KICKER_MARK_RE = re.compile(r"yinti|kicker|pretitle|\byt\b", re.I)
