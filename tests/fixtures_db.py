@@ -111,6 +111,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty database shared by one test module, for setups too slow to repeat per test
+    (a real crawl, a scheduler session); PostgreSQL gets a database of its own, dropped after."""
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("module-db")
+        yield f"sqlite:///{folder / 'archive.sqlite3'}"
+        return
+    server = _PostgresServer(os.environ.get("GONGHUI_TEST_PG_ADMIN_URL") or DEFAULT_PG_ADMIN_URL)
+    try:
+        yield server.ensure()  # skip (CI: fail) when unreachable
+    finally:
+        server.drop()
+
+
 @pytest.fixture
 def archive(database_url: str, tmp_path: Path) -> Iterator[Archive]:
     """An open, migrated Archive writing WARC files to ``tmp_path/"warc"``."""

@@ -20,7 +20,6 @@ from archive.models import ArticleVersion, Capture, Page, Run
 from archive.store import Archive
 from crawler.replica.server import SITE_IDS, ReplicaServer
 from crawler.replica.truth import TruthArticle, all_truth
-from tests.fixtures_db import DEFAULT_PG_ADMIN_URL, _PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -85,31 +84,19 @@ def row_counts(database_url: str) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module")
 def crawled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Crawled]:
-    tmp = tmp_path_factory.mktemp(f"crawl-{request.param}")
-    server = None
-    replica = ReplicaServer().start()  # its own, so its request log holds only these crawls
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'archive.sqlite3'}"
-    else:
-        import os
-
-        server = _PostgresServer(
-            os.environ.get("GONGHUI_TEST_PG_ADMIN_URL") or DEFAULT_PG_ADMIN_URL
-        )
-        url = server.ensure()
-    origins = [f"--origin={site}={origin}" for site, origin in replica.origins.items()]
-    first = gonghui("crawl", "--all", *origins, database_url=url, warc_dir=tmp / "warc")
-    assert first.returncode == 0, first.stderr[-3000:]
-    counts1 = row_counts(url)
-    second = gonghui("crawl", "--all", *origins, database_url=url, warc_dir=tmp / "warc")
-    assert second.returncode == 0, second.stderr[-3000:]
-    try:
+    url = module_database_url
+    tmp = tmp_path_factory.mktemp("crawl")
+    with ReplicaServer() as replica:  # its own, so its request log holds only these crawls
+        origins = [f"--origin={site}={origin}" for site, origin in replica.origins.items()]
+        first = gonghui("crawl", "--all", *origins, database_url=url, warc_dir=tmp / "warc")
+        assert first.returncode == 0, first.stderr[-3000:]
+        counts1 = row_counts(url)
+        second = gonghui("crawl", "--all", *origins, database_url=url, warc_dir=tmp / "warc")
+        assert second.returncode == 0, second.stderr[-3000:]
         yield Crawled(
             url,
             tmp / "warc",
@@ -119,10 +106,6 @@ def crawled(
             second.stdout,
             list(replica.request_log),
         )
-    finally:
-        replica.stop()
-        if server is not None:
-            server.drop()
 
 
 def current_versions(database_url: str) -> dict[str, ArticleVersion]:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from sqlalchemy.orm import Session
 from archive.db import make_engine
 from archive.models import Run
 from crawler.replica.server import ReplicaServer
-from tests.fixtures_db import DEFAULT_PG_ADMIN_URL, _PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TIMETABLE = ROOT / "schedules" / "timetable.toml"
@@ -129,22 +127,10 @@ def run_scheduler(database_url: str, folder: Path) -> SchedulerRun:
         engine.dispose()
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def scheduled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SchedulerRun]:
+@pytest.fixture(scope="module")
+def scheduled(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> SchedulerRun:
     """One scheduler session on a fresh database of the backend."""
-    folder = tmp_path_factory.mktemp(f"schedule-{request.param}")
-    if request.param == "sqlite":
-        yield run_scheduler(f"sqlite:///{folder / 'archive.sqlite3'}", folder)
-        return
-    server = _PostgresServer(os.environ.get("GONGHUI_TEST_PG_ADMIN_URL") or DEFAULT_PG_ADMIN_URL)
-    try:
-        yield run_scheduler(server.ensure(), folder)  # skip (CI: fail) when unreachable
-    finally:
-        server.drop()
+    return run_scheduler(module_database_url, tmp_path_factory.mktemp("schedule"))
 
 
 def test_scheduler_exits_cleanly_soon_after_sigterm(scheduled: SchedulerRun):
