@@ -12,9 +12,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from archive.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///gonghui.sqlite3"
@@ -51,3 +55,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timetable=path("GONGHUI_TIMETABLE", defaults.timetable),
         user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
     )
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML configuration file (a seed, the timetable) as a dict; a missing, unreadable or
+    malformed file is a ConfigError naming it (``what`` says what kind of file it is)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path}: not valid TOML: {exc}") from None

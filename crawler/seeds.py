@@ -8,13 +8,13 @@ seeds/README.md; a test checks that every field below is documented there.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from archive.config import read_toml
 from archive.errors import ConfigError
 
 SITE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -148,12 +148,7 @@ def _describe(exc: ValidationError) -> str:
 
 def load_seed_file(path: Path) -> Seed:
     """Read and validate one seed file; errors name the file and the field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"seed file {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"seed file {path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "seed file")
     try:
         seed = Seed.model_validate(data)
     except ValidationError as exc:

@@ -8,13 +8,13 @@ Accepted forms of a schedule (a real sample each):
 
 from __future__ import annotations
 
-import tomllib
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
+from archive.config import read_toml
 from archive.errors import ConfigError
 
 ALIASES = {
@@ -55,12 +55,7 @@ def cron_trigger(expression: str, tz: zoneinfo.ZoneInfo) -> CronTrigger:
 
 def load_timetable(path: Path, known_sites: set[str] | None = None) -> Timetable:
     """Read and validate a timetable; every error names the file and the key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"timetable {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"timetable {path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "timetable")
     unknown = set(data) - {"timezone", "misfire_grace_seconds", "crawl"}
     if unknown:
         raise ConfigError(f"timetable {path}: unknown key '{sorted(unknown)[0]}'")
