@@ -34,6 +34,19 @@ _PARAGRAPH_TAGS = frozenset(
 )
 MIN_BODY_CJK = 30
 MAX_CAPTION = 80
+# Class and id words that mark what is not the article: comment threads, recommendation and
+# related lists, share bars, footers, navigation, reference lists. This is readability's
+# "unlikely candidates" idea, with the pinyin names Chinese CMSs use (xgxw = 相关新闻);
+# matched per word, so "photo" is not "hot" and "content--recommend" is a recommendation.
+_ASIDE_WORD_RE = re.compile(
+    r"(?:comments?|commentlist|reply|replies|recommends?|recommendation|related|relate|xgxw|"
+    r"xgwz|xiangguan|sidebar|aside|widget|share|sharebar|footer|foot|carousel|feed|popup|ads?|"
+    r"advert|advertisement|banner|breadcrumbs?|navbar|nav|menu|references?|reflist|"
+    r"footnotes?|hot|hotnews|rank|ranking|tags?|copyright)"
+)
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4"))
+_ASIDE_TAGS = frozenset(("aside", "nav", "footer"))
+_WORD_SPLIT_RE = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(slots=True)
@@ -66,7 +79,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     if not lines:
         return Extraction(None, "empty_page")
 
-    container = _find_container(doc, lines, hints)
+    container = _find_container(doc, lines, hints, page_title)
     in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
     body_set = set(in_body)
     first_body = in_body[0] if in_body else len(lines)
@@ -76,6 +89,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     last_body = in_body[-1] if in_body else -1
     start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)
 
+    in_aside = _Asides(container)
     removed: Counter[str] = Counter()
     head: list[str] = []  # the labelled lines between headline and body: date, 来源, 作者
     body: list[str] = []
@@ -95,7 +109,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
             elif _is_caption(line) and not line.link_chars and not noise_reason(text):
                 captions.append(text)
             continue
-        reason = noise_reason(text)
+        reason = noise_reason(text) or ("aside" if in_aside(line.element) else None)
         if reason:
             removed[reason] += 1
             continue
@@ -187,7 +201,7 @@ def _find_date(
             found = dates.labelled_date(line.text) or dates.any_date(line.text)
             if found:
                 return found
-    for i in range(last_body + 1, min(len(lines), last_body + 6)):
+    for i in range(max(0, last_body - 1), min(len(lines), last_body + 6)):
         if found := dates.labelled_date(lines[i].text):
             return found
     return None
@@ -196,24 +210,60 @@ def _find_date(
 # -- container ------------------------------------------------------------------------------
 
 
-def _line_weight(line: Line) -> float:
+def _is_aside(el: lxml_html.HtmlElement) -> bool:
+    if el.tag in _ASIDE_TAGS:
+        return True
+    marker = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return any(_ASIDE_WORD_RE.fullmatch(w) for w in _WORD_SPLIT_RE.split(marker) if w)
+
+
+class _Asides:
+    """Which elements sit in an aside (comments, related list ...), below a given root."""
+
+    def __init__(self, root: lxml_html.HtmlElement | None = None):
+        self.root = root
+        self._memo: dict[lxml_html.HtmlElement, bool] = {}
+
+    def __call__(self, el: lxml_html.HtmlElement | None) -> bool:
+        path = []
+        found = False
+        while el is not None and el is not self.root:
+            if el in self._memo:
+                found = self._memo[el]
+                break
+            path.append(el)
+            if _is_aside(el):
+                found = True
+                break
+            el = el.getparent()
+        for seen in path:
+            self._memo[seen] = found
+        return found
+
+
+def _line_weight(line: Line, asides: _Asides | None = None) -> float:
     if noise_reason(line.text) or line.link_chars > 0.5 * len(line.text):
+        return 0.0
+    if asides is not None and asides(line.element):
         return 0.0
     cjk = cjk_count(line.text)
     punctuation = line.text.count("，") + line.text.count("。") + line.text.count(",")
-    return cjk * (1.0 if cjk >= 20 else 0.3) + 3 * punctuation
+    # Text around links is a teaser list (title link + author + date) more often than prose.
+    unlinked = 1 - line.link_chars / len(line.text)
+    return (cjk * (1.0 if cjk >= 20 else 0.3) + 3 * punctuation) * unlinked * unlinked
 
 
 def _find_container(
-    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints
+    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints, page_title: str
 ) -> lxml_html.HtmlElement:
     if hints.body_xpath:
         found = doc.xpath(hints.body_xpath)
         if found:
             return found[0]
     scores: Counter[lxml_html.HtmlElement] = Counter()
+    asides = _Asides()
     for line in lines:
-        weight = _line_weight(line)
+        weight = _line_weight(line, asides)
         if not weight:
             continue
         el = line.element
@@ -224,7 +274,33 @@ def _find_container(
             scores[parent] += weight * 0.5
     if not scores:
         return doc
-    return scores.most_common(1)[0][0]
+    best, best_score = scores.most_common(1)[0]
+    lead = _lead_line(lines, page_title, asides)
+    if lead is not None and not _inside(lead.element, best):
+        # The headline the <title> confirms is followed by the article's first paragraph:
+        # a larger block elsewhere (teasers, a feed, another post) is not this page's article.
+        holders = [el for el in scores if _inside(lead.element, el)]
+        if holders:
+            holder = max(holders, key=lambda el: scores[el])
+            if scores[holder] >= 0.15 * best_score:
+                return holder
+    return best
+
+
+def _lead_line(lines: list[Line], page_title: str, asides: _Asides) -> Line | None:
+    """The first paragraph under a headline that the `<title>` names exactly, if any."""
+    whole = page_title.replace(" ", "")
+    head = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
+    if len(head) < 6:
+        return None
+    for i, line in enumerate(lines):
+        if line.link_chars or line.text.replace(" ", "") not in (head, whole):
+            continue
+        for following in lines[i + 1 : i + 13]:
+            if _line_weight(following, asides) >= 40:
+                return following
+        return None
+    return None
 
 
 def _inside(el: lxml_html.HtmlElement, container: lxml_html.HtmlElement) -> bool:
@@ -277,11 +353,13 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
     for i in range(limit):
         line = lines[i]
         text = line.text
-        if not (2 <= len(text) <= 100) or line.link_chars or noise_reason(text):
+        el = line.element
+        # A linked line is navigation, except a heading: blogs link the post title to itself.
+        linked = line.link_chars and el.tag not in _HEADING_TAGS
+        if not (2 <= len(text) <= 100) or linked or noise_reason(text):
             continue
         if len(text) <= 30 and dates.any_date(text):
             continue  # a date line, not a headline
-        el = line.element
         score = 0.0
         compact = text.replace(" ", "")
         if len(compact) >= 4 and tag_text.startswith(compact):
@@ -296,6 +374,8 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             score += 1.5
         if first_body - 6 <= i <= first_body + 1:
             score += 0.5
+        if i == first_body and el.tag in _HEADING_TAGS:
+            score += 1  # the heading that opens the text block
         if score >= 2 and (best is None or score > best[0]):
             best = (score, i)
     if best:
