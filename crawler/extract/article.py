@@ -44,6 +44,11 @@ _ASIDE_WORD_RE = re.compile(
     r"advert|advertisement|banner|breadcrumbs?|navbar|nav|menu|references?|reflist|"
     r"footnotes?|hot|hotnews|rank|ranking|tags?|copyright)"
 )
+# A short line announcing other articles: the article has ended above it.
+_RELATED_RE = re.compile(
+    r"^(?:相关|相關|延伸|推荐|推薦|热点|熱點|更多)(?:报道|報道|新闻|新聞|阅读|閱讀|文章|链接|鏈接|推荐|推薦)"
+    r"\s*[:：]?\s*$"
+)
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4"))
 _ASIDE_TAGS = frozenset(("aside", "nav", "footer"))
 _WORD_SPLIT_RE = re.compile(r"[^a-z0-9]+")
@@ -92,6 +97,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     in_aside = _Asides(container)
     removed: Counter[str] = Counter()
     head: list[str] = []  # the labelled lines between headline and body: date, 来源, 作者
+    foot: list[str] = []  # labelled lines closing the body: 来源
     body: list[str] = []
     captions: list[str] = []
     author = None
@@ -120,6 +126,12 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         ):
             head.append(text)
             continue
+        if body and len(text) <= 40 and meta.looks_like_meta(text) and meta.source_of(text):
+            foot.append(text)  # 来源：南方都市报 closing the article: a field, not text
+            continue
+        if body and _RELATED_RE.match(text):
+            removed["related_list"] += 1
+            break  # what follows 相关报道 is other articles' teasers
         if not body and author is None and (byline := meta.byline_of(text)):
             author = byline
             continue
@@ -142,16 +154,22 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         published = _meta_date(meta_tags) or dates.url_date(url)
     # Where a 来源 is found, nearest to the headline first; a labelled 来源 under the body
     # ("（来源：上海证券报）") comes before guesses from brackets and datelines.
-    foot = "  ".join(
-        [*body[-3:], *(lines[i].text for i in range(last_body + 1, min(len(lines), last_body + 6)))]
+    foot_text = "  ".join(
+        [
+            *foot,
+            *body[-3:],
+            *(lines[i].text for i in range(last_body + 1, min(len(lines), last_body + 6))),
+        ]
     )
     source = (
         meta.source_of(head_text)
-        or meta.source_of(foot)
+        or meta.source_of(foot_text)
         or meta_tags.get("contentsource")
         or meta_tags.get("source")
         or (meta.attribution_of(body[-1]) if body else None)
         or (meta.dateline_of(body[0]) if body else None)
+        or meta.unlabelled_source(_meta_block(lines, title_idx))
+        or (meta.reporter_org(body[0]) if body else None)
         or hints.source_default
     )
     author = meta.author_of(head_text) or author or meta_tags.get("author")
@@ -181,6 +199,18 @@ def validate(fields: ArticleFields) -> str | None:
 
 
 # -- date -----------------------------------------------------------------------------------
+
+
+def _meta_block(lines: list[Line], title_idx: int | None) -> list[str]:
+    """The short lines right under the headline, up to the first paragraph."""
+    if title_idx is None:
+        return []
+    block = []
+    for line in lines[title_idx + 1 : title_idx + 7]:
+        if len(line.text) > 60:
+            break
+        block.append(line.text)
+    return block
 
 
 def _find_date(
