@@ -90,6 +90,8 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     first_body = in_body[0] if in_body else len(lines)
     title_idx = _find_title(lines, page_title, first_body)
     title = lines[title_idx].text if title_idx is not None else _title_from_tag(page_title)
+    skip_title = title
+    title = _clean_title(title)
     kicker, subtitle = _kicker_subtitle(lines, title_idx)
     last_body = in_body[-1] if in_body else -1
     start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)
@@ -101,7 +103,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     body: list[str] = []
     captions: list[str] = []
     author = None
-    skip = {title, kicker, subtitle}
+    skip = {skip_title, title, kicker, subtitle}
     for i in range(start, last_body + 1):
         line = lines[i]
         text = line.text
@@ -378,21 +380,23 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
     body."""
     tag_text = page_title.replace(" ", "")
     later_parts = {p.replace(" ", "") for p in _TITLE_SPLIT_RE.split(page_title)[1:] if p}
+    first_part = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
     limit = min(len(lines), first_body + 2)
     best: tuple[float, int] | None = None
     for i in range(limit):
         line = lines[i]
         text = line.text
         el = line.element
+        hinted = bool(_TITLE_HINT_RE.search(f"{el.get('class', '')} {el.get('id', '')}"))
         # A linked line is navigation, except a heading: blogs link the post title to itself.
-        linked = line.link_chars and el.tag not in _HEADING_TAGS
+        linked = line.link_chars and el.tag not in _HEADING_TAGS and not hinted
         if not (2 <= len(text) <= 100) or linked or noise_reason(text):
             continue
         if len(text) <= 30 and dates.any_date(text):
             continue  # a date line, not a headline
         score = 0.0
-        compact = text.replace(" ", "")
-        if len(compact) >= 4 and tag_text.startswith(compact):
+        compact = _clean_title(text).replace(" ", "")
+        if compact == first_part or (len(compact) >= 4 and tag_text.startswith(compact)):
             score += 3 + min(len(compact), 40) / 40
         elif len(compact) >= 6 and compact in tag_text and compact not in later_parts:
             score += 2
@@ -400,31 +404,59 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             score += 2
         elif el.tag in ("h2", "h3"):
             score += 1
-        if _TITLE_HINT_RE.search(f"{el.get('class', '')} {el.get('id', '')}"):
+        if hinted:
             score += 1.5
         if first_body - 6 <= i <= first_body + 1:
             score += 0.5
+        elif score < 3:
+            continue  # far from the body and not named by the <title>: a sidebar heading
         if i == first_body and el.tag in _HEADING_TAGS:
             score += 1  # the heading that opens the text block
         if score >= 2 and (best is None or score > best[0]):
             best = (score, i)
     if best:
         return best[1]
+    # Nothing the <title> confirms (blogs and forums often leave it empty or generic): the
+    # heading-like line just above the body; a blog links it to the post itself.
     for i in range(min(first_body, len(lines)) - 1, max(-1, first_body - 7), -1):
         line = lines[i]
         text = line.text
+        permalink = i == first_body - 1 and len(text) >= 8 and line.link_chars >= len(text) - 2
         if (
             5 <= len(text) <= 60
-            and not line.link_chars
-            and not noise_reason(text)
-            and not meta.looks_like_meta(text)
-            and not text.endswith(("。", "：", ":"))
-            and dates.any_date(text) is None
+            and (not line.link_chars or permalink)
+            and _headline_like(text)
             and line.element.tag
-            in ("h1", "h2", "h3", "h4", "strong", "b", "font", "td", "div", "p", "span")
+            in ("h1", "h2", "h3", "h4", "strong", "b", "font", "td", "div", "p", "span", "a")
         ):
             return i
+    # Or the short line opening the text block, followed by a paragraph.
+    for i in range(first_body, min(len(lines) - 1, first_body + 3)):
+        line, following = lines[i], lines[i + 1]
+        if noise_reason(line.text) or line.link_chars:
+            continue
+        if 4 <= len(line.text) <= 40 and _headline_like(line.text) and len(following.text) >= 60:
+            return i
+        break
     return None
+
+
+def _headline_like(text: str) -> bool:
+    return (
+        not noise_reason(text)
+        and not meta.looks_like_meta(text)
+        and not text.endswith(("。", "：", ":", "，", ","))
+        and dates.any_date(text) is None
+    )
+
+
+_TITLE_LABEL_RE = re.compile(r"^(?:主题|主題|标题|標題|题目|題目|帖子主题)\s*[:：]\s*")
+_TITLE_TAIL_RE = re.compile(r"\s*[\[［【](?:编辑|編輯|edit|修改)[\]］】]\s*$", re.I)
+
+
+def _clean_title(text: str) -> str:
+    """The headline without a forum's 主题： label or a wiki's [编辑] link."""
+    return _TITLE_TAIL_RE.sub("", _TITLE_LABEL_RE.sub("", text)).strip()
 
 
 _KICKER_MARK_RE = re.compile(r"yinti|kicker|pretitle|\byt\b", re.I)

@@ -26,6 +26,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "address_footer",
         re.compile(r"^(?:地址|地 址|通讯地址)[:：].*(?:邮编|郵編|电话|電話)|^邮编[:：]"),
     ),
+    ("breadcrumb", re.compile(r"^(?:当前位置|當前位置|您的位置|你的位置|您现在的位置|现在位置)\s*[:：]")),
     ("prev_next", re.compile(r"上一篇|下一篇|上一條|下一條|上一条|下一条")),
     (
         "epaper_nav",
