@@ -21,7 +21,7 @@ import lxml.etree
 from lxml import html as lxml_html
 
 from archive.records import ArticleFields
-from crawler.extract import dates, meta
+from crawler.extract import dates, hant, meta
 from crawler.extract.clean import noise_reason
 from crawler.extract.lines import Line, iter_lines
 from crawler.seeds import ExtractHints
@@ -153,7 +153,13 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     published = found.date if found else None
     published_time = found.time if found else None
     if published is None:
-        published = _meta_date(meta_tags) or dates.url_date(url)
+        published = _meta_date(meta_tags)
+    if published is None:
+        scripts = [el.text or "" for el in doc.iter("script")]
+        if found := dates.script_date(scripts):
+            published, published_time = found.date, found.time
+    if published is None:
+        published = dates.url_date(url)
     # Where a 来源 is found, nearest to the headline first; a labelled 来源 under the body
     # ("（来源：上海证券报）") comes before guesses from brackets and datelines.
     foot_text = "  ".join(
@@ -186,6 +192,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         author=author,
         captions=tuple(dict.fromkeys(captions)),
     )
+    fields = hant.with_hans(fields)  # the zh-Hans reading beside the text as published
     return Extraction(fields, validate(fields), removed)
 
 
@@ -229,14 +236,34 @@ def _find_date(
     above = range(anchor, max(-1, anchor - 4), -1)
     for i in (*below, *above):
         line = lines[i]
-        if len(line.text) <= 150 and line.link_chars < 0.5 * len(line.text):
-            found = dates.labelled_date(line.text) or dates.any_date(line.text)
+        text = line.text if i != anchor + 1 else _unlinked_text(line)
+        # Links disqualify a line (a related list), except right under the headline, where a
+        # linked site name may share the line with the date.
+        if len(text) <= 150 and (line.link_chars < 0.5 * len(line.text) or i == anchor + 1):
+            found = dates.labelled_date(text) or dates.any_date(text)
             if found:
                 return found
-    for i in range(max(0, last_body - 1), min(len(lines), last_body + 6)):
+    # A line that is only a date, a little further into the text block.
+    for i in range(below.stop, min(len(lines), below.stop + 3)):
+        if len(lines[i].text) <= 20 and (found := dates.any_date(lines[i].text)):
+            return found
+    # A labelled date under the body, or a forum's 本贴由…于…发表 in the post's head.
+    foot = range(max(0, last_body - 1), min(len(lines), last_body + 6))
+    for i in (*foot, *range(anchor + 1, min(len(lines), anchor + 16))):
         if found := dates.labelled_date(lines[i].text):
             return found
     return None
+
+
+def _unlinked_text(line: Line) -> str:
+    """The line without the text of its links (a site URL glued to the date line)."""
+    text = line.text
+    if line.link_chars:
+        for link in line.element.iter("a"):
+            part = _text(link)
+            if part:
+                text = text.replace(part, " ")
+    return text
 
 
 # -- container ------------------------------------------------------------------------------

@@ -25,6 +25,11 @@ LABEL_RE = re.compile(
     + _DATE
     + _TIME
 )
+# "于 2024-05-06 15:47:53 发布", "本贴由大卫于2005年8月12日16:12:21在〖…〗发表": a statement of
+# publication. "最新推荐文章于 … 发布" dates another article and is skipped.
+STATEMENT_RE = re.compile(
+    r"(推荐\S{0,6}|推薦\S{0,6}|相关\S{0,6}|更新)?于\s*" + _DATE + _TIME + r"\s*(?:在.{0,40}?)?(?:发布|发表|發布|發表|发帖)"
+)
 _URL_PATTERNS = (
     re.compile(r"/((?:19|20)\d{2})-?(\d{2})/(\d{2})/"),  # /2021-04/30/ and /202104/30/
     re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_"),  # /t20240118_123.html
@@ -50,7 +55,12 @@ def _plausible(y: str, m: str, d: str, today: dt.date) -> dt.date | None:
 
 
 def _from_match(match: re.Match[str], today: dt.date) -> FoundDate | None:
-    y, m, d, hh, mm, ss = match.groups()
+    return _from_groups(match.groups(), today)
+
+
+def _from_groups(groups: tuple[str | None, ...], today: dt.date) -> FoundDate | None:
+    y, m, d, hh, mm, ss = groups
+    assert y is not None and m is not None and d is not None
     date = _plausible(y, m, d, today)
     if date is None:
         return None
@@ -63,11 +73,36 @@ def _from_match(match: re.Match[str], today: dt.date) -> FoundDate | None:
 def labelled_date(text: str, today: dt.date | None = None) -> FoundDate | None:
     """The first date after a 发布时间/日期/时间 label."""
     today = today or dt.date.today()
+    found = []
     for match in LABEL_RE.finditer(text):
-        found = _from_match(match, today)
-        if found:
-            return found
+        if date := _from_match(match, today):
+            found.append((match.start(), date))
+            break
+    for match in STATEMENT_RE.finditer(text):
+        if match.group(1) is None and (date := _from_groups(match.groups()[1:], today)):
+            found.append((match.start(), date))
+            break
+    return min(found, key=lambda pair: pair[0])[1] if found else None
+
+
+def script_date(scripts: list[str], today: dt.date | None = None) -> FoundDate | None:
+    """A date the page only gives to its scripts: JSON-LD ``datePublished`` (schema.org) or
+    WeChat's publish timestamp ``var ct = "1659274471"`` (seconds, Beijing time)."""
+    today = today or dt.date.today()
+    for text in scripts:
+        if match := _JSONLD_RE.search(text):
+            if found := any_date(match.group(1), today):
+                return found
+        if match := _WECHAT_CT_RE.search(text):
+            stamp = dt.datetime.fromtimestamp(int(match.group(1)), _BEIJING)
+            if EARLIEST <= stamp.date() <= today + dt.timedelta(days=1):
+                return FoundDate(stamp.date(), stamp.strftime("%H:%M:%S"))
     return None
+
+
+_JSONLD_RE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_WECHAT_CT_RE = re.compile(r'\bvar\s+ct\s*=\s*"?(\d{10})"?')
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 def any_date(text: str, today: dt.date | None = None) -> FoundDate | None:
