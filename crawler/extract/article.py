@@ -21,6 +21,7 @@ import lxml.etree
 from lxml import html as lxml_html
 
 from archive.records import ArticleFields
+from crawler.decode import parseable
 from crawler.extract import dates, hant, meta
 from crawler.extract.clean import noise_reason
 from crawler.extract.lines import Line, iter_lines
@@ -71,6 +72,9 @@ def cjk_count(text: str) -> int:
 def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> Extraction:
     """Extract one article; never raises on bad markup (the reason is returned instead)."""
     hints = hints or ExtractHints()
+    html, not_a_page = parseable(html)  # empty, binary; an XML declaration, plain text
+    if not_a_page:
+        return Extraction(None, not_a_page)
     try:
         doc = lxml_html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError):
@@ -94,6 +98,13 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     title = _clean_title(title)
     kicker, subtitle = _kicker_subtitle(lines, title_idx)
     last_body = in_body[-1] if in_body else -1
+    if title_idx is not None and not hints.body_xpath:
+        wider = _widen_to_headline(lines, title_idx, page_title, container, in_body)
+        if wider is not None:
+            container = wider
+            in_body = [i for i in range(title_idx + 1, last_body + 1) if _inside(lines[i].element, wider)]
+            body_set = set(in_body)
+            first_body = in_body[0] if in_body else first_body
     start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)
 
     in_aside = _Asides(container)
@@ -344,6 +355,31 @@ def _find_container(
             if scores[holder] >= 0.15 * best_score:
                 return holder
     return best
+
+
+def _widen_to_headline(
+    lines: list[Line],
+    title_idx: int,
+    page_title: str,
+    container: lxml_html.HtmlElement,
+    in_body: list[int],
+) -> lxml_html.HtmlElement | None:
+    """The block holding both the headline and the best text block, when real text stands
+    between them: reference pages and poems put a summary, the original and a translation in
+    sections of their own above the longest one. A news page's meta lines, share bars and
+    lead picture between headline and text weigh next to nothing and leave it as it was."""
+    if not in_body or title_idx >= in_body[0]:
+        return None
+    compact = _clean_title(lines[title_idx].text).replace(" ", "")
+    first_part = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
+    if compact != first_part and not page_title.replace(" ", "").startswith(compact):
+        return None  # only a headline the <title> confirms is trusted this far
+    asides = _Asides()
+    between = sum(_line_weight(line, asides) for line in lines[title_idx + 1 : in_body[0]])
+    inside = sum(_line_weight(lines[i], asides) for i in in_body)
+    if between < 0.3 * inside or between < 40:
+        return None
+    return _common_ancestor(lines[title_idx].element, container, depth=12)
 
 
 def _lead_line(lines: list[Line], page_title: str, asides: _Asides) -> Line | None:

@@ -26,6 +26,22 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "address_footer",
         re.compile(r"^(?:地址|地 址|通讯地址)[:：].*(?:邮编|郵編|电话|電話)|^邮编[:：]"),
     ),
+    (
+        # 责任编辑：李四 / 【编辑:刘欢】 closing an article: staff credits, not text (作者 and
+        # bylines are taken as fields before this rule sees them).
+        "editor_credit",
+        re.compile(
+            r"^[【\[(（]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|审核|審核|校对|校對)\s*[:：][^。]{0,20}$"
+            r"|^返回搜狐，?查看更多$"
+        ),
+    ),
+    (
+        "ui_button",
+        re.compile(
+            r"^(?:播报|播報|播报文章|编辑|編輯|收藏|查看我的收藏|举报|舉報|纠错|糾錯|点赞|點讚|评论|評論|"
+            r"发表评论|發表評論|更多|更多>+|返回|返回列表|返回首页|返回顶部|打印本文|发送给朋友)$"
+        ),
+    ),
     ("breadcrumb", re.compile(r"^(?:当前位置|當前位置|您的位置|你的位置|您现在的位置|现在位置)\s*[:：]")),
     ("prev_next", re.compile(r"上一篇|下一篇|上一條|下一條|上一条|下一条")),
     (
