@@ -10,7 +10,11 @@ Columns, in this order (``EXPORT_FIELDS``; the README documents them):
 - ``last_seen_at``: when the current text was last confirmed by a capture;
 - ``capture_id``, ``warc_filename``, ``warc_offset``: the capture that first produced the
   current version, and where its raw bytes sit in the WARC files;
-- ``versions``: how many versions the article has; ``version_no`` is the current one.
+- ``versions``: how many versions the article has; ``version_no`` is the current one;
+- ``title_hans``, ``body_hans``: the text read as zh-Hans (pinyin artefacts of the tibet3
+  converter out, OpenCC t2s for zh-Hant pages); the original where the archive stores none,
+  so these are never empty; ``script`` (``hans``/``hant``), ``artefacts_removed`` and
+  ``lost_chars`` say what it took, null for versions archived before they were recorded.
 
 Dates are ``YYYY-MM-DD``, timestamps ISO 8601 UTC (``2024-05-01T08:00:00Z``). ``captions`` is a
 list in JSONL and a JSON-encoded list in CSV; a missing value is ``null`` in JSONL and an empty
@@ -31,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Engine, and_, or_
+from sqlalchemy import Engine, and_, func, or_
 from sqlalchemy.exc import DBAPIError
 
 from archive import db
@@ -53,6 +57,11 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "author",
     "body",
     "captions",
+    "title_hans",
+    "body_hans",
+    "script",
+    "artefacts_removed",
+    "lost_chars",
     "version_no",
     "versions",
     "content_sha256",
@@ -105,6 +114,12 @@ def _rows(engine: Engine, site_id: str | None, since: dt.date | None) -> Iterato
         ArticleVersion.author,
         ArticleVersion.body,
         ArticleVersion.captions,
+        # Stored only where it differs from the original (archive.records.ArticleFields).
+        func.coalesce(ArticleVersion.title_hans, ArticleVersion.title).label("title_hans"),
+        func.coalesce(ArticleVersion.body_hans, ArticleVersion.body).label("body_hans"),
+        ArticleVersion.script,
+        ArticleVersion.artefacts_removed,
+        ArticleVersion.lost_chars,
         ArticleVersion.version_no,
         ArticleVersion.content_sha256,
         Page.first_seen_at,

@@ -44,6 +44,7 @@ NAMING_CONVENTION = {
 
 RUN_TRIGGERS = ("manual", "schedule", "demo")
 RUN_STATUSES = ("running", "finished", "failed")
+SCRIPTS = ("hans", "hant")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -155,6 +156,7 @@ class ArticleVersion(Base):
     __tablename__ = "article_version"
     __table_args__ = (
         UniqueConstraint("page_id", "version_no"),  # also the current-version lookup
+        CheckConstraint(f'"script" IN {SCRIPTS!r}', name="script_valid"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,3 +176,10 @@ class ArticleVersion(Base):
     captions: Mapped[list[Any]]
     first_seen_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
+    # The zh-Hans reading (see archive.records.ArticleFields), NULL where it equals title /
+    # body. NULL counts: a version stored before revision 0002, never normalised.
+    title_hans: Mapped[str | None]
+    body_hans: Mapped[str | None]
+    artefacts_removed: Mapped[int | None] = mapped_column(Integer)
+    lost_chars: Mapped[int | None] = mapped_column(Integer)
+    script: Mapped[str | None] = mapped_column(String(8))

@@ -51,6 +51,23 @@ class ArticleFields:
     source: str | None = None  # 来源
     author: str | None = None  # 作者 / byline
     captions: tuple[str, ...] = ()
+    # The zh-Hans reading (crawler.extract.hant): pinyin artefacts out, OpenCC t2s. None where
+    # it equals title / body, so a zh-Hans site stores nothing twice; read it through
+    # ``hans_title`` / ``hans_body``. Not part of the content hash: a version is a change in
+    # what the page published, not in how we read it.
+    title_hans: str | None = None
+    body_hans: str | None = None
+    artefacts_removed: int | None = None  # None: the text was never normalised
+    lost_chars: int | None = None  # ?/？/U+FFFD standing for a lost character
+    script: str | None = None  # "hant" when t2s changed something, "hans", None without CJK
+
+    @property
+    def hans_title(self) -> str:
+        return self.title if self.title_hans is None else self.title_hans
+
+    @property
+    def hans_body(self) -> str:
+        return self.body if self.body_hans is None else self.body_hans
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,7 +178,8 @@ class Archive:
         "Changed" means a different ``content_sha256`` (normalised title, body and source) from
         the page's current version. Otherwise the current version is confirmed: its
         ``last_seen_at`` and ``last_capture_id`` move forward and its stored fields stay as
-        first seen.
+        first seen. The one exception is the zh-Hans reading (``*_hans``, counts, script): a
+        version stored before it existed gets it from the first capture that confirms it.
         """
         digest = content_sha256(fields)
         with self._session() as session:
@@ -195,6 +196,8 @@ class Archive:
                 if capture.fetched_at >= current.last_seen_at:
                     current.last_seen_at = capture.fetched_at
                     current.last_capture_id = capture.id
+                if current.artefacts_removed is None and fields.artefacts_removed is not None:
+                    _set_hans(current, fields)
                 return VersionOutcome(capture.page_id, current.id, current.version_no, False)
             version = ArticleVersion(
                 page_id=capture.page_id,
@@ -214,6 +217,7 @@ class Archive:
                 first_seen_at=capture.fetched_at,
                 last_seen_at=capture.fetched_at,
             )
+            _set_hans(version, fields)
             session.add(version)
             session.flush()
             return VersionOutcome(capture.page_id, version.id, version.version_no, True)
@@ -256,6 +260,15 @@ class Archive:
             except DBAPIError as exc:
                 url = db.display_url(self._engine.url)
                 raise DatabaseError(f"database error on {url}: {db.short_reason(exc)}") from exc
+
+
+def _set_hans(version: ArticleVersion, fields: ArticleFields) -> None:
+    """The zh-Hans reading; none of it is in the content hash (how we read, not what was said)."""
+    version.title_hans = fields.title_hans
+    version.body_hans = fields.body_hans
+    version.artefacts_removed = fields.artefacts_removed
+    version.lost_chars = fields.lost_chars
+    version.script = fields.script
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:

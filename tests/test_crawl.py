@@ -4,6 +4,7 @@ ground truth."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import urllib.request
@@ -41,6 +42,7 @@ NOISE = (
     "更多>",
 )
 TABLES = (Page, ArticleVersion, Capture, Run)
+TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 
 
 @dataclass
@@ -161,6 +163,32 @@ def test_legitimate_parentheses_stay_in_the_body(crawled):
     bodies = "\n".join(v.body for v in current_versions(crawled.database_url).values())
     assert "(西宁市总工会)" in bodies
     assert "150场(次)" in bodies
+
+
+def test_tibet3_versions_keep_a_zh_hans_reading_and_count_the_lost_characters(crawled):
+    versions = current_versions(crawled.database_url)
+    tibet3 = [t for t in all_truth() if t.site_id == "tibet3"]
+    for t in tibet3:
+        v = versions[t.path]
+        assert v.body.split("\n") == list(t.body), t.path  # the published text, untouched
+        assert v.script == "hant" and v.body_hans and v.title_hans, t.path
+        hans = v.title_hans + "\n" + v.body_hans
+        assert not re.search(f"[{TONE_MARKS}]", hans), t.path
+        assert not set("網勞會動進關實個務業") & set(hans), t.path
+        # Every ? the mirror printed stands for a lost character: its truth asks no question.
+        planted = sum(s.count("?") for s in (t.title, *t.body))
+        assert v.lost_chars == planted, t.path
+        assert v.artefacts_removed and v.artefacts_removed > 0, t.path
+    assert sum(versions[t.path].lost_chars or 0 for t in tibet3) > 0
+
+
+def test_zh_hans_sites_store_no_second_copy_and_keep_their_parentheses(crawled):
+    versions = current_versions(crawled.database_url)
+    others = [versions[t.path] for t in all_truth() if t.site_id != "tibet3"]
+    assert all(v.script == "hans" and v.body_hans is None for v in others)
+    assert all(v.lost_chars == 0 and v.artefacts_removed == 0 for v in others)
+    bodies = "\n".join(v.body_hans or v.body for v in others)
+    assert "(西宁市总工会)" in bodies and "150场(次)" in bodies
 
 
 def test_second_crawl_adds_no_version_and_only_captures_and_runs(crawled):

@@ -174,7 +174,42 @@ def test_unknown_format_is_refused(filled):
 def test_export_fields_start_with_identity_and_end_with_provenance():
     assert EXPORT_FIELDS[:3] == ("site_id", "site_name", "url")
     assert EXPORT_FIELDS[-3:] == ("capture_id", "warc_filename", "warc_offset")
-    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 21
+    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 26
+
+
+def test_export_gives_the_zh_hans_reading_and_the_original_where_none_is_stored(
+    archive, tmp_path
+):
+    archive.ensure_site("tibet3", "中國藏族網通", "http://www.tibet3.com/")
+    run = archive.start_run("tibet3")
+    hant = make_fields(
+        title="勞動(dòng)者之歌",
+        body="中國藏族網(wǎng)通訊 工會?7月",
+        title_hans="劳动者之歌",
+        body_hans="中国藏族网通讯 工会?7月",
+        artefacts_removed=2,
+        lost_chars=1,
+        script="hant",
+    )
+    hans = make_fields(title="劳动者之歌", artefacts_removed=0, lost_chars=0, script="hans")
+    old = make_fields(title="旧版本")  # archived before the reading existed
+    for url, fields in ((A_URL, hant), (B_URL, hans), (UNDATED_URL, old)):
+        archive.record_article(archive.record_capture(run, "tibet3", make_fetch(url)), fields)
+    rows = {row["url"]: row for row in _jsonl(archive, tmp_path)}
+    a, b, u = rows[A_URL], rows[B_URL], rows[UNDATED_URL]
+    assert (a["title"], a["body"]) == ("勞動(dòng)者之歌", "中國藏族網(wǎng)通訊 工會?7月")
+    assert (a["title_hans"], a["body_hans"]) == ("劳动者之歌", "中国藏族网通讯 工会?7月")
+    assert (a["script"], a["artefacts_removed"], a["lost_chars"]) == ("hant", 2, 1)
+    assert (b["title_hans"], b["body_hans"]) == (b["title"], b["body"])
+    assert (b["script"], b["artefacts_removed"], b["lost_chars"]) == ("hans", 0, 0)
+    assert (u["title_hans"], u["body_hans"]) == ("旧版本", u["body"])
+    assert (u["script"], u["artefacts_removed"], u["lost_chars"]) == (None, None, None)
+    out = tmp_path / "articles.csv"
+    export_articles(archive.engine, "csv", out)
+    with open(out, encoding="utf-8", newline="") as fh:
+        csv_rows = {row["url"]: row for row in csv.DictReader(fh)}
+    assert csv_rows[A_URL]["body_hans"] == "中国藏族网通讯 工会?7月"
+    assert csv_rows[A_URL]["lost_chars"] == "1" and csv_rows[UNDATED_URL]["script"] == ""
 
 
 # -- queries -------------------------------------------------------------------------------------

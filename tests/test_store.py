@@ -87,6 +87,63 @@ def test_versions_keep_the_fields_first_seen(archive, run_id):
     assert (author, captions, published) == ("张三", ["座谈会现场"], dt.date(2024, 5, 1))
 
 
+HANT = {
+    "title": "勞動(dòng)者之歌",
+    "body": "中國藏族網(wǎng)通訊 工會?7月",
+    "title_hans": "劳动者之歌",
+    "body_hans": "中国藏族网通讯 工会?7月",
+    "artefacts_removed": 2,
+    "lost_chars": 1,
+    "script": "hant",
+}
+
+
+def _hans_columns(archive):
+    with archive.engine.connect() as conn:
+        return conn.execute(
+            select(
+                ArticleVersion.title_hans,
+                ArticleVersion.body_hans,
+                ArticleVersion.artefacts_removed,
+                ArticleVersion.lost_chars,
+                ArticleVersion.script,
+            ).order_by(ArticleVersion.version_no)
+        ).all()
+
+
+def test_the_zh_hans_reading_is_stored_beside_the_text_as_published(archive, run_id):
+    _record(archive, run_id, make_fields(**HANT))
+    with archive.engine.connect() as conn:
+        title, body = conn.execute(select(ArticleVersion.title, ArticleVersion.body)).one()
+    assert (title, body) == (HANT["title"], HANT["body"])
+    assert _hans_columns(archive) == [("劳动者之歌", "中国藏族网通讯 工会?7月", 2, 1, "hant")]
+
+
+def test_a_different_zh_hans_reading_alone_makes_no_new_version(archive, run_id):
+    _record(archive, run_id, make_fields(**HANT))
+    # a better converter or normaliser reads the same published text differently
+    reread = make_fields(**{**HANT, "body_hans": "中国藏族网通讯 工会7月", "lost_chars": 0})
+    _, outcome = _record(archive, run_id, reread, at=LATER)
+    assert not outcome.is_new_version
+    assert _hans_columns(archive) == [("劳动者之歌", "中国藏族网通讯 工会?7月", 2, 1, "hant")]
+
+
+def test_a_version_stored_before_the_reading_existed_gets_it_when_next_confirmed(
+    archive, run_id
+):
+    never_normalised = {k: v for k, v in HANT.items() if k in ("title", "body")}
+    _record(archive, run_id, make_fields(**never_normalised))
+    assert _hans_columns(archive) == [(None, None, None, None, None)]
+    _, outcome = _record(archive, run_id, make_fields(**HANT), at=LATER)
+    assert not outcome.is_new_version
+    assert _hans_columns(archive) == [("劳动者之歌", "中国藏族网通讯 工会?7月", 2, 1, "hant")]
+
+
+def test_the_script_column_takes_only_hans_or_hant(archive, run_id):
+    with pytest.raises(DatabaseError):
+        _record(archive, run_id, make_fields(script="latin"))
+
+
 def test_capture_payload_reads_back_byte_identical(archive, run_id):
     capture_id = archive.record_capture(run_id, "acftu", make_fetch())
     assert archive.read_capture_payload(capture_id) == GBK_PAGE
