@@ -47,7 +47,8 @@ _ASIDE_WORD_RE = re.compile(
 )
 # A short line announcing other articles: the article has ended above it.
 _RELATED_RE = re.compile(
-    r"^(?:相关|相關|延伸|推荐|推薦|热点|熱點|更多)(?:报道|報道|新闻|新聞|阅读|閱讀|文章|链接|鏈接|推荐|推薦)"
+    r"^(?:(?:相关|相關|延伸|推荐|推薦|热点|熱點|热门|熱門|更多)(?:报道|報道|新闻|新聞|阅读|閱讀|文章|链接|鏈接|推荐|推薦)"
+    r"|猜你喜欢|猜你喜歡|为你推荐|為你推薦|大家都在看|你可能还想看|你可能還想看|你可能也喜欢|你可能也喜歡)"
     r"\s*[:：]?\s*$"
 )
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4"))
@@ -88,7 +89,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     if not lines:
         return Extraction(None, "empty_page")
 
-    container = _find_container(doc, lines, hints, page_title)
+    container = _find_container(doc, lines, hints)
     in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
     body_set = set(in_body)
     first_body = in_body[0] if in_body else len(lines)
@@ -136,7 +137,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
             not body
             and meta.looks_like_meta(text)
             and (meta.source_of(text) or dates.labelled_date(text))
-        ):
+        ) or (not body and len(text) <= 40 and dates.any_date(text)):
             head.append(text)
             continue
         if body and len(text) <= 40 and meta.looks_like_meta(text) and meta.source_of(text):
@@ -290,9 +291,13 @@ def _is_aside(el: lxml_html.HtmlElement) -> bool:
 class _Asides:
     """Which elements sit in an aside (comments, related list ...), below a given root."""
 
-    def __init__(self, root: lxml_html.HtmlElement | None = None):
+    def __init__(
+        self,
+        root: lxml_html.HtmlElement | None = None,
+        related: set[lxml_html.HtmlElement] | None = None,
+    ):
         self.root = root
-        self._memo: dict[lxml_html.HtmlElement, bool] = {}
+        self._memo: dict[lxml_html.HtmlElement, bool] = {el: True for el in related or ()}
 
     def __call__(self, el: lxml_html.HtmlElement | None) -> bool:
         path = []
@@ -311,6 +316,27 @@ class _Asides:
         return found
 
 
+def _related_sections(lines: list[Line]) -> set[lxml_html.HtmlElement]:
+    """Sections that open with a 猜你喜欢 / 相关新闻 heading: other articles' teasers."""
+    sections = set()
+    for i, line in enumerate(lines):
+        if not _RELATED_RE.match(line.text):
+            continue
+        # The smallest block that the heading opens and that holds more than the heading. A
+        # 相关报道 line under the text, in a block that holds the article too, does not open
+        # it; that one is handled where the body ends.
+        el = line.element.getparent()
+        following = lines[i + 1].element if i + 1 < len(lines) else None
+        while el is not None and el.tag not in ("body", "html"):
+            if i > 0 and _inside(lines[i - 1].element, el):
+                break
+            if following is not None and _inside(following, el):
+                sections.add(el)
+                break
+            el = el.getparent()
+    return sections
+
+
 def _line_weight(line: Line, asides: _Asides | None = None) -> float:
     if noise_reason(line.text) or line.link_chars > 0.5 * len(line.text):
         return 0.0
@@ -324,14 +350,14 @@ def _line_weight(line: Line, asides: _Asides | None = None) -> float:
 
 
 def _find_container(
-    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints, page_title: str
+    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints
 ) -> lxml_html.HtmlElement:
     if hints.body_xpath:
         found = doc.xpath(hints.body_xpath)
         if found:
             return found[0]
     scores: Counter[lxml_html.HtmlElement] = Counter()
-    asides = _Asides()
+    asides = _Asides(related=_related_sections(lines))
     for line in lines:
         weight = _line_weight(line, asides)
         if not weight:
@@ -344,17 +370,7 @@ def _find_container(
             scores[parent] += weight * 0.5
     if not scores:
         return doc
-    best, best_score = scores.most_common(1)[0]
-    lead = _lead_line(lines, page_title, asides)
-    if lead is not None and not _inside(lead.element, best):
-        # The headline the <title> confirms is followed by the article's first paragraph:
-        # a larger block elsewhere (teasers, a feed, another post) is not this page's article.
-        holders = [el for el in scores if _inside(lead.element, el)]
-        if holders:
-            holder = max(holders, key=lambda el: scores[el])
-            if scores[holder] >= 0.15 * best_score:
-                return holder
-    return best
+    return scores.most_common(1)[0][0]
 
 
 def _widen_to_headline(
@@ -375,27 +391,17 @@ def _widen_to_headline(
     if compact != first_part and not page_title.replace(" ", "").startswith(compact):
         return None  # only a headline the <title> confirms is trusted this far
     asides = _Asides()
-    between = sum(_line_weight(line, asides) for line in lines[title_idx + 1 : in_body[0]])
+    headline = lines[title_idx].text
+    weights = [
+        _line_weight(line, asides)
+        for line in lines[title_idx + 1 : in_body[0]]
+        if line.text != headline  # a second copy of the headline is no section
+    ]
+    between = sum(weights)
     inside = sum(_line_weight(lines[i], asides) for i in in_body)
-    if between < 0.3 * inside or between < 40:
-        return None
+    if between < 0.2 * inside or between < 25 or sum(1 for w in weights if w >= 3) < 2:
+        return None  # (one paragraph alone there is a promotion more often than a section)
     return _common_ancestor(lines[title_idx].element, container, depth=12)
-
-
-def _lead_line(lines: list[Line], page_title: str, asides: _Asides) -> Line | None:
-    """The first paragraph under a headline that the `<title>` names exactly, if any."""
-    whole = page_title.replace(" ", "")
-    head = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
-    if len(head) < 6:
-        return None
-    for i, line in enumerate(lines):
-        if line.link_chars or line.text.replace(" ", "") not in (head, whole):
-            continue
-        for following in lines[i + 1 : i + 13]:
-            if _line_weight(following, asides) >= 40:
-                return following
-        return None
-    return None
 
 
 def _inside(el: lxml_html.HtmlElement, container: lxml_html.HtmlElement) -> bool:
