@@ -103,7 +103,9 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         wider = _widen_to_headline(lines, title_idx, page_title, container, in_body)
         if wider is not None:
             container = wider
-            in_body = [i for i in range(title_idx + 1, last_body + 1) if _inside(lines[i].element, wider)]
+            in_body = [
+                i for i in range(title_idx + 1, last_body + 1) if _inside(lines[i].element, wider)
+            ]
             body_set = set(in_body)
             first_body = in_body[0] if in_body else first_body
     start = title_idx + 1 if title_idx is not None else max(0, first_body - 6)

@@ -21,14 +21,15 @@ _TIME = r"(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
 DATE_RE = re.compile(_DATE + _TIME)
 LABEL_RE = re.compile(
     r"(?:发布时间|發布時間|发布日期|發佈時間|发表时间|發表時間|更新时间|时间|時間|日期|"
-    r"发表于|發表於|发布于|發佈於|posted)\s*[:：]?\s*"
-    + _DATE
-    + _TIME
+    r"发表于|發表於|发布于|發佈於|posted)\s*[:：]?\s*" + _DATE + _TIME
 )
 # "于 2024-05-06 15:47:53 发布", "本贴由大卫于2005年8月12日16:12:21在〖…〗发表": a statement of
 # publication. "最新推荐文章于 … 发布" dates another article and is skipped.
 STATEMENT_RE = re.compile(
-    r"(推荐\S{0,6}|推薦\S{0,6}|相关\S{0,6}|更新)?于\s*" + _DATE + _TIME + r"\s*(?:在.{0,40}?)?(?:发布|发表|發布|發表|发帖)"
+    r"(推荐\S{0,6}|推薦\S{0,6}|相关\S{0,6}|更新)?于\s*"
+    + _DATE
+    + _TIME
+    + r"\s*(?:在.{0,40}?)?(?:发布|发表|發布|發表|发帖)"
 )
 _URL_PATTERNS = (
     re.compile(r"/((?:19|20)\d{2})-?(\d{2})/(\d{2})/"),  # /2021-04/30/ and /202104/30/

@@ -20,8 +20,7 @@ _STOP = r"(?=\s{2,}|\s*(?:字号|字號|发布|發布|时间|時間|日期|作�
 SOURCE_RE = re.compile(
     # 图片来源/数据来源 name where a picture or a figure came from, not the article's 来源.
     r"(?<![图圖片据據料表频頻])(?:(?:本文来源|文章来源|来源|來源|稿源|出处|出處|原创|原創)\s*[:：]|(?:出自|摘自|选自|選自)\s*[:：]?)"
-    r"\s*(?:(?:来源|來源)\s*[:：]\s*)?([^\s|｜].*?)"
-    + _STOP
+    r"\s*(?:(?:来源|來源)\s*[:：]\s*)?([^\s|｜].*?)" + _STOP
 )
 # Values sites print in the 来源 slot that name no source.
 _PLACEHOLDER_RE = re.compile(r"^(?:转载|轉載|转载文章|本站|本网|原创|网络|網絡|互联网|未知|不详)$")
@@ -51,7 +50,9 @@ _NOT_A_NAME_RE = re.compile(
     r"^(?:来自|來自|发布于|發佈於|发表于|播报|举报|舉報|分享|收藏|关注|關注|订阅|訂閱|评论|評論|"
     r"登录|登入|浏览|瀏覽|阅读|閱讀|字号|字號|更新|星期|原创|原創|转载|轉載|本站|本网|作者|记者|編輯|编辑)"
 )
-_ORG_SUFFIX_RE = re.compile(r"(?:报|報|网|網|社|台|臺|新闻|新聞|日报|日報|频道|頻道|财经|財經|杂志|雜誌)$")
+_ORG_SUFFIX_RE = re.compile(
+    r"(?:报|報|网|網|社|台|臺|新闻|新聞|日报|日報|频道|頻道|财经|財經|杂志|雜誌)$"
+)
 # The paper or agency a reporter writes for: 河南商报记者 张三, 新华社记者 李四.
 REPORTER_ORG_RE = re.compile(
     r"^(?:[\u4e00-\u9fff]{2,8}·)?([\u4e00-\u9fff]{2,10}?(?:日报|日報|晚报|晚報|商报|商報|报|報|新闻网|新聞網|网|網|社|电视台|電視台))"
