@@ -13,10 +13,14 @@ The cascade, each step checked against the bytes:
 
 w3lib finds the declarations and normalises charset names; it has no step that checks a
 declaration against the bytes, hence this module.
+
+``parseable`` then says whether the text is a page at all (not an image or a gzip blob saved
+under ``.html``) and hands the HTML parser what it can take: see its docstring.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -30,6 +34,13 @@ _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _WEAK = {"cp1252", "latin-1", "iso8859-1", "ascii", "windows-1252"}
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
 _FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
+# Control characters no text page carries (tab, newlines, form feed and ESC are text). Binary
+# bytes decode to them in every codec; a page in the wrong codec gives U+FFFD instead.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+_BINARY_SAMPLE = 8192
+_XML_DECLARATION_RE = re.compile(r"\A\s*<\?xml[^>]*>")
+_MARKUP_RE = re.compile(r"<[a-zA-Z!/?]")
+_SENTENCE_ENDS = ("。", "！", "？", "；", "：", ".", "!", "?", ";", ":")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +136,35 @@ def _evidence(
         chosen=chosen,
         replacement_count=text.count("\ufffd"),
     )
+
+
+def parseable(text: str) -> tuple[str, str | None]:
+    """The decoded text as the HTML parser should get it, and the reason it is not a page.
+
+    * ``""`` or whitespace: ``empty_page``;
+    * an image, archive or other binary file, whatever its name or Content-Type: in its first
+      8 KB, one character in fifty (four at least) is a control character once decoded (a PNG
+      header ``\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00``, gzip ``\\x1f\\x8b\\x08\\x00``; compressed data
+      gives one in ten): ``binary_content``. Text pages have none, or a stray one;
+    * ``<?xml version="1.0" encoding="gb2312"?>`` opening an XHTML page is dropped: the text is
+      already decoded, and lxml refuses a str that declares an encoding;
+    * plain text without any tag becomes one ``<p>`` per line, as a reader sees its lines, and
+      a short first line that is not a sentence its ``<h1>``.
+    """
+    if not text.strip():
+        return text, "empty_page"
+    sample = text[:_BINARY_SAMPLE]
+    if len(_CONTROL_RE.findall(sample)) >= max(4, len(sample) // 50):
+        return text, "binary_content"
+    text = _XML_DECLARATION_RE.sub("", text, count=1)
+    if not _MARKUP_RE.search(text):
+        text = _text_as_html(text)
+    return text, None
+
+
+def _text_as_html(text: str) -> str:
+    lines = [html.escape(line) for line in (raw.strip() for raw in text.splitlines()) if line]
+    # A saved article's first line is its headline when it is short and not a sentence.
+    if len(lines) > 1 and len(lines[0]) <= 60 and not lines[0].endswith(_SENTENCE_ENDS):
+        return f"<h1>{lines[0]}</h1>" + "".join(f"<p>{line}</p>" for line in lines[1:])
+    return "".join(f"<p>{line}</p>" for line in lines)

@@ -17,6 +17,11 @@ AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_TIMES = 2
 DOWNLOAD_TIMEOUT = 30
+# A news page is well under 1 MB. Past 32 MiB it is not an article page (a 20 MB page takes
+# about 0.5 GB of memory and seconds to extract, a 1 GiB one, Scrapy's default cap, would end
+# the crawl); `gonghui extract` refuses the same size (page_too_large). Counted when cancelled.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # 404 and 410 reach the spider: the page is archived as gone and counted, not silently lost.

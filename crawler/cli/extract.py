@@ -18,10 +18,9 @@ def extract_file(path: Path, url: str | None = None) -> dict[str, Any]:
     from crawler.extract.article import extract_article
 
     record: dict[str, Any] = {"path": str(path)}
-    try:
-        body = path.read_bytes()
-    except OSError as exc:
-        return record | {"error": f"cannot read: {exc.strerror or exc}"}
+    body, unreadable = read_page(path)
+    if body is None:
+        return record | unreadable
     decoded = decode_body(body, None)
     result = extract_article(decoded.text, url or path.resolve().as_uri())
     record["encoding"] = asdict(decoded.evidence)
@@ -37,16 +36,36 @@ def extract_file(path: Path, url: str | None = None) -> dict[str, Any]:
             author=fields.author,
             body=fields.body,
             captions=list(fields.captions),
-            # Filled like the export: the original where no zh-Hans reading is kept.
-            title_hans=fields.hans_title,
-            body_hans=fields.hans_body,
-            script=fields.script,
-            artefacts_removed=fields.artefacts_removed,
-            lost_chars=fields.lost_chars,
         )
     if result.drop_reason:
         record["error"] = result.drop_reason
     return record
+
+
+def read_page(path: Path) -> tuple[bytes | None, dict[str, str]]:
+    """The file's bytes, or the ``error`` (a short reason) and ``detail`` of a record.
+
+    Pages larger than the crawler's DOWNLOAD_MAXSIZE are refused unread, as the crawler would
+    never have fetched them: ``page_too_large``."""
+    from crawler.settings import DOWNLOAD_MAXSIZE
+
+    try:
+        with path.open("rb") as file:
+            body = file.read(DOWNLOAD_MAXSIZE + 1)
+    except OSError as exc:
+        reason = _OS_ERRORS.get(type(exc), "cannot_read")
+        return None, {"error": reason, "detail": exc.strerror or str(exc)}
+    if len(body) > DOWNLOAD_MAXSIZE:
+        detail = f"larger than {DOWNLOAD_MAXSIZE} bytes (DOWNLOAD_MAXSIZE)"
+        return None, {"error": "page_too_large", "detail": detail}
+    return body, {}
+
+
+_OS_ERRORS: dict[type[OSError], str] = {
+    FileNotFoundError: "file_not_found",
+    IsADirectoryError: "is_a_directory",
+    PermissionError: "permission_denied",
+}
 
 
 @click.command(name="extract")
@@ -58,11 +77,17 @@ def extract_file(path: Path, url: str | None = None) -> dict[str, Any]:
     help="Print one JSON object per page (the only format so far).",
 )
 @click.option("--url", help="The page's URL when known (dates in URLs); for a single PATH.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+# Not click.Path(exists=True, dir_okay=False): a missing file or a directory among the pages
+# gets its error record like any other bad page, instead of stopping the whole batch.
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def command(jsonl: bool, url: str | None, paths: tuple[Path, ...]) -> None:
     """Extract title, date, 来源, author, body and captions from saved page files (bytes as
     saved, any encoding), with exactly the code the crawler uses. A bad file gives a record
-    with "error"; the batch goes on.
+    with "error" (a short reason: empty_page, binary_content, empty_body, file_not_found,
+    page_too_large ...); the batch goes on.
+
+    Exit status: 0 when a record was written for every PATH, error records included (look
+    for "error" in them); 1 when the output could not be written; 2 on a usage error.
 
     \b
     Example:
@@ -74,7 +99,21 @@ def command(jsonl: bool, url: str | None, paths: tuple[Path, ...]) -> None:
     for path in paths:
         try:
             record = extract_file(path, url)
-        except Exception as exc:  # one broken page must not stop the batch
-            record = {"path": str(path), "error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
+        except Exception as exc:  # a bug must cost one page, never the batch
+            detail = f"{type(exc).__name__}: {exc}"
+            record = {"path": str(path), "error": "extract_error", "detail": detail}
+            click.echo(f"gonghui extract: {path}: {detail}", err=True)
+        try:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+        except OSError as exc:  # a closed pipe (| head) or a full disk: stop, say so
+            _silence_stdout()
+            raise click.ClickException(f"cannot write the output: {exc.strerror or exc}") from exc
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; on a closed pipe that prints a second traceback.
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -45,7 +45,11 @@ def _is_caption_el(el: lxml_html.HtmlElement) -> bool:
 
 
 def iter_lines(root: lxml_html.HtmlElement) -> Iterator[Line]:
-    """Lines of ``root`` in document order (empty lines are skipped)."""
+    """Lines of ``root`` in document order (empty lines are skipped).
+
+    The walk keeps its own stack rather than recursing: a page of unclosed ``<font>`` or
+    ``<div>`` tags nests as deep as the parser allows, and every line yielded through a chain
+    of recursive generators costs one step per level."""
     parts: list[str] = []
     link = 0
     block = root
@@ -54,7 +58,7 @@ def iter_lines(root: lxml_html.HtmlElement) -> Iterator[Line]:
 
     def flush() -> Line | None:
         nonlocal parts, link, image_pending
-        text = _SPACE_RE.sub(" ", "".join(parts)).strip()
+        text = _SPACE_RE.sub(" ", "".join(parts)).strip() if parts else ""
         result = None
         if text:
             result = Line(text, block, link, image_pending, caption_depth > 0)
@@ -62,46 +66,70 @@ def iter_lines(root: lxml_html.HtmlElement) -> Iterator[Line]:
         parts, link = [], 0
         return result
 
-    def walk(el: lxml_html.HtmlElement, in_link: bool) -> Iterator[Line]:
-        nonlocal block, link, image_pending, caption_depth
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in SKIP_TAGS or not tag:
-            return
-        is_block = tag in BLOCK_TAGS
-        is_caption = _is_caption_el(el)
-        if is_block:
-            if (line := flush()) is not None:
-                yield line
-            outer = block
-            block = el
-        if is_caption:
-            caption_depth += 1
-        if tag == "img":
-            if (line := flush()) is not None:
-                yield line
-            image_pending = True
-        elif tag == "br":
-            if (line := flush()) is not None:
-                yield line
-        if el.text and tag != "img":
-            parts.append(el.text)
-            if in_link or tag == "a":
-                link += len(el.text.strip())
-        for child in el:
-            yield from walk(child, in_link or tag == "a")
-            if child.tail:
-                parts.append(child.tail)
-                if in_link or tag == "a":
-                    link += len(child.tail.strip())
-        if is_block:
-            if (line := flush()) is not None:
-                yield line
-            block = outer
-        if is_caption:
-            if (line := flush()) is not None:
-                yield line
-            caption_depth -= 1
-
-    yield from walk(root, False)
+    # (element, inside an <a>, its tail) to enter; (None, inside an <a>, tail) for the text
+    # after an element that had children; _Exit when leaving a block or caption element.
+    stack: list[tuple[lxml_html.HtmlElement | None, bool, str | None] | _Exit] = [
+        (root, False, None)
+    ]
+    pop, push = stack.pop, stack.append
+    while stack:
+        entry = pop()
+        if isinstance(entry, _Exit):
+            if entry.is_block:
+                if (line := flush()) is not None:
+                    yield line
+                block = entry.outer
+            if entry.is_caption:
+                if (line := flush()) is not None:
+                    yield line
+                caption_depth -= 1
+            continue
+        el, in_link, tail = entry
+        if el is not None:
+            tag = el.tag  # a function for comments and processing instructions
+            if tag.__class__ is str and tag not in SKIP_TAGS:
+                is_block = tag in BLOCK_TAGS
+                is_caption = _is_caption_el(el)
+                if is_block or is_caption or len(el):
+                    # the tail comes after the element's own lines: handled when popped
+                    if tail:
+                        push((None, in_link, tail))
+                    tail = None
+                if is_block:
+                    if (line := flush()) is not None:
+                        yield line
+                    push(_Exit(True, is_caption, block))
+                    block = el
+                elif is_caption:
+                    push(_Exit(False, True, block))
+                if is_caption:
+                    caption_depth += 1
+                if tag == "img":
+                    if (line := flush()) is not None:
+                        yield line
+                    image_pending = True
+                elif tag == "br":
+                    if (line := flush()) is not None:
+                        yield line
+                child_link = in_link or tag == "a"
+                if el.text and tag != "img":
+                    parts.append(el.text)
+                    if child_link:
+                        link += len(el.text.strip())
+                for child in reversed(el):
+                    push((child, child_link, child.tail))
+        if tail:  # the text after a leaf, a skipped element or a comment, in its parent
+            parts.append(tail)
+            if in_link:
+                link += len(tail.strip())
     if (line := flush()) is not None:
         yield line
+
+
+@dataclass(slots=True)
+class _Exit:
+    """Leaving an element: close its line, restore the enclosing block."""
+
+    is_block: bool
+    is_caption: bool
+    outer: lxml_html.HtmlElement
