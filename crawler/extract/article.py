@@ -43,7 +43,7 @@ _ASIDE_WORD_RE = re.compile(
     r"(?:comments?|commentlist|reply|replies|recommends?|recommendation|related|relate|xgxw|"
     r"xgwz|xiangguan|sidebar|aside|widget|share|sharebar|footer|foot|carousel|feed|popup|ads?|"
     r"advert|advertisement|banner|breadcrumbs?|navbar|nav|menu|references?|reflist|"
-    r"footnotes?|hot|hotnews|rank|ranking|tags?|copyright)"
+    r"footnotes?|hot|hotnews|rank|ranking|tags?|copyright|infobox|navbox|toc|editsection|ambox|mbox)"
 )
 # A short line announcing other articles: the article has ended above it.
 _RELATED_RE = re.compile(
