@@ -36,6 +36,12 @@ def extract_file(path: Path, url: str | None = None) -> dict[str, Any]:
             author=fields.author,
             body=fields.body,
             captions=list(fields.captions),
+            # Filled like the export: the original where no zh-Hans reading is kept.
+            title_hans=fields.hans_title,
+            body_hans=fields.hans_body,
+            script=fields.script,
+            artefacts_removed=fields.artefacts_removed,
+            lost_chars=fields.lost_chars,
         )
     if result.drop_reason:
         record["error"] = result.drop_reason
