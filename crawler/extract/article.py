@@ -34,6 +34,9 @@ _PARAGRAPH_TAGS = frozenset(
     "p h1 h2 h3 h4 h5 h6 li dd dt blockquote pre center figcaption span font".split()
 )
 MIN_BODY_CJK = 30
+# libxml2 stops, silently, 256 elements deep unless told otherwise; old table-and-<font>
+# pages that never close a tag go deeper than that before their article starts.
+_PARSER = lxml_html.HTMLParser(huge_tree=True)
 MAX_CAPTION = 80
 # Class and id words that mark what is not the article: comment threads, recommendation and
 # related lists, share bars, footers, navigation, reference lists. This is readability's
@@ -77,7 +80,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     if not_a_page:
         return Extraction(None, not_a_page)
     try:
-        doc = lxml_html.document_fromstring(html)
+        doc = lxml_html.document_fromstring(html, parser=_PARSER)
     except (lxml.etree.ParserError, ValueError):
         return Extraction(None, "unparseable_html")
     page_title = _text(doc.find(".//title"))
@@ -580,7 +583,12 @@ def _headline_part(lines: list[Line], title_idx: int, line: Line, mark: re.Patte
     if ancestor is None:
         return False
     inside = [x for x in lines if _inside(x.element, ancestor)]
-    return len(inside) <= 5 and all(len(x.text) <= 60 for x in inside)
+    # A sentence is the first paragraph of a short text, not a 引题/副题.
+    return (
+        len(inside) <= 5
+        and all(len(x.text) <= 60 for x in inside)
+        and not line.text.endswith(("。", "！", "？", "；"))
+    )
 
 
 def _common_ancestor(
