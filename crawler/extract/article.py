@@ -470,7 +470,9 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             continue  # a date line, not a headline
         score = 0.0
         compact = _clean_title(text).replace(" ", "")
-        if compact == first_part or (len(compact) >= 4 and tag_text.startswith(compact)):
+        if compact and (
+            compact == first_part or (len(compact) >= 4 and tag_text.startswith(compact))
+        ):
             score += 3 + min(len(compact), 40) / 40
         elif len(compact) >= 6 and compact in tag_text and compact not in later_parts:
             score += 2

@@ -118,17 +118,14 @@ def _as_name(text: str) -> str | None:
 def unlabelled_source(meta_lines: list[str]) -> str | None:
     """The publisher printed without a 来源 label in the short lines under a headline: the
     name after the time stamp (`2024年05月10日 00:26 每日经济新闻`), or a name line right
-    above the date line. A lone short name could be a person's, so a name line must look like
-    an organisation (报, 网, 新闻 ...) or be at least four characters long."""
+    above the date line. A short name could be a person's (the author), so a name must look
+    like an organisation (报, 网, 新闻 ...) or be at least four characters long."""
     for i, line in enumerate(meta_lines):
         stamp = _DATE_TIME_RE.search(line)
         if not stamp:
             continue
-        after = _as_name(line[stamp.end() :])
-        if after:
-            return after
         before = line[: stamp.start()].strip()
-        candidates = [before] if before else []
+        candidates = [line[stamp.end() :], *([before] if before else [])]
         if i > 0:
             candidates.append(meta_lines[i - 1])
         for candidate in candidates:
