@@ -92,7 +92,8 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     if not lines:
         return Extraction(None, "empty_page")
 
-    container = _find_container(doc, lines, hints)
+    asides = _Asides(related=_related_sections(lines))  # page-wide: scoring and widening
+    container = _find_container(doc, lines, hints, asides)
     in_body = [i for i, line in enumerate(lines) if _inside(line.element, container)]
     body_set = set(in_body)
     first_body = in_body[0] if in_body else len(lines)
@@ -103,7 +104,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     kicker, subtitle = _kicker_subtitle(lines, title_idx)
     last_body = in_body[-1] if in_body else -1
     if title_idx is not None and not hints.body_xpath:
-        wider = _widen_to_headline(lines, title_idx, page_title, container, in_body)
+        wider = _widen_to_headline(lines, title_idx, page_title, container, in_body, asides)
         if wider is not None:
             container = wider
             in_body = [
@@ -355,14 +356,13 @@ def _line_weight(line: Line, asides: _Asides | None = None) -> float:
 
 
 def _find_container(
-    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints
+    doc: lxml_html.HtmlElement, lines: list[Line], hints: ExtractHints, asides: _Asides
 ) -> lxml_html.HtmlElement:
     if hints.body_xpath:
         found = doc.xpath(hints.body_xpath)
         if found:
             return found[0]
     scores: Counter[lxml_html.HtmlElement] = Counter()
-    asides = _Asides(related=_related_sections(lines))
     for line in lines:
         weight = _line_weight(line, asides)
         if not weight:
@@ -384,6 +384,7 @@ def _widen_to_headline(
     page_title: str,
     container: lxml_html.HtmlElement,
     in_body: list[int],
+    asides: _Asides,
 ) -> lxml_html.HtmlElement | None:
     """The block holding both the headline and the best text block, when real text stands
     between them: reference pages and poems put a summary, the original and a translation in
@@ -391,11 +392,8 @@ def _widen_to_headline(
     lead picture between headline and text weigh next to nothing and leave it as it was."""
     if not in_body or title_idx >= in_body[0]:
         return None
-    compact = _clean_title(lines[title_idx].text).replace(" ", "")
-    first_part = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
-    if compact != first_part and not page_title.replace(" ", "").startswith(compact):
+    if not _named_by_title(lines[title_idx].text, page_title):
         return None  # only a headline the <title> confirms is trusted this far
-    asides = _Asides()
     headline = lines[title_idx].text
     weights = [
         _line_weight(line, asides)
@@ -454,7 +452,6 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
     body."""
     tag_text = page_title.replace(" ", "")
     later_parts = {p.replace(" ", "") for p in _TITLE_SPLIT_RE.split(page_title)[1:] if p}
-    first_part = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
     limit = min(len(lines), first_body + 2)
     best: tuple[float, int] | None = None
     for i in range(limit):
@@ -470,9 +467,7 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             continue  # a date line, not a headline
         score = 0.0
         compact = _clean_title(text).replace(" ", "")
-        if compact and (
-            compact == first_part or (len(compact) >= 4 and tag_text.startswith(compact))
-        ):
+        if _named_by_title(text, page_title):
             score += 3 + min(len(compact), 40) / 40
         elif len(compact) >= 6 and compact in tag_text and compact not in later_parts:
             score += 2
@@ -515,6 +510,16 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             return i
         break
     return None
+
+
+def _named_by_title(text: str, page_title: str) -> bool:
+    """The `<title>` starts with this heading (or its first part is exactly it, however short)."""
+    compact = _clean_title(text).replace(" ", "")
+    first_part = _TITLE_SPLIT_RE.split(page_title)[0].replace(" ", "")
+    return bool(compact) and (
+        compact == first_part
+        or (len(compact) >= 4 and page_title.replace(" ", "").startswith(compact))
+    )
 
 
 def _headline_like(text: str) -> bool:
