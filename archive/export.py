@@ -10,7 +10,13 @@ Columns, in this order (``EXPORT_FIELDS``; the README documents them):
 - ``last_seen_at``: when the current text was last confirmed by a capture;
 - ``capture_id``, ``warc_filename``, ``warc_offset``: the capture that first produced the
   current version, and where its raw bytes sit in the WARC files;
-- ``versions``: how many versions the article has; ``version_no`` is the current one;
+- ``versions``: how many versions the article has; ``version_no`` is the current one and
+  ``change_class`` how it came about (``archive.textdiff``);
+- ``removed_at``, ``removal``: when the page was first seen gone and how (``http_404``,
+  ``http_410``, ``redirect_home``, ``soft_404``), null while it is live; a removed article is
+  exported with its last text;
+- ``cluster_id``: the reprint cluster of pages carrying the same article (``gonghui
+  reprints``), null when no other page has it;
 - ``title_hans``, ``body_hans``: the text read as zh-Hans (pinyin artefacts of the tibet3
   converter out, OpenCC t2s for zh-Hant pages); the original where the archive stores none,
   so these are never empty; ``script`` (``hans``/``hant``), ``artefacts_removed`` and
@@ -40,7 +46,7 @@ from sqlalchemy.exc import DBAPIError
 
 from archive import db
 from archive.errors import DatabaseError, StorageError
-from archive.models import ArticleVersion, Capture, Page, Site
+from archive.models import ArticleText, ArticleVersion, Capture, Page, Site
 from archive.queries import current_article_select
 
 EXPORT_FIELDS: tuple[str, ...] = (
@@ -70,6 +76,10 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "capture_id",
     "warc_filename",
     "warc_offset",
+    "change_class",
+    "removed_at",
+    "removal",
+    "cluster_id",
 )
 EXPORT_FORMATS = ("jsonl", "csv")
 BATCH_ROWS = 500
@@ -112,11 +122,11 @@ def _rows(engine: Engine, site_id: str | None, since: dt.date | None) -> Iterato
         ArticleVersion.published_time,
         ArticleVersion.source,
         ArticleVersion.author,
-        ArticleVersion.body,
+        ArticleText.body,
         ArticleVersion.captions,
         # Stored only where it differs from the original (archive.records.ArticleFields).
         func.coalesce(ArticleVersion.title_hans, ArticleVersion.title).label("title_hans"),
-        func.coalesce(ArticleVersion.body_hans, ArticleVersion.body).label("body_hans"),
+        func.coalesce(ArticleText.body_hans, ArticleText.body).label("body_hans"),
         ArticleVersion.script,
         ArticleVersion.artefacts_removed,
         ArticleVersion.lost_chars,
@@ -127,10 +137,15 @@ def _rows(engine: Engine, site_id: str | None, since: dt.date | None) -> Iterato
         ArticleVersion.capture_id,
         Capture.warc_filename,
         Capture.warc_offset,
+        ArticleVersion.change_class,
+        Page.removed_at,
+        Page.removal,
+        Page.cluster_id,
     )
     stmt = (
         stmt.add_columns(cur.c.versions)
         .join(Site, Site.id == Page.site_id)
+        .join(ArticleText, ArticleText.id == ArticleVersion.text_id)
         .join(Capture, Capture.id == ArticleVersion.capture_id)
         .order_by(Page.site_id, Page.id)
     )

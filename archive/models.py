@@ -1,8 +1,13 @@
-"""The archive schema: sites, pages, raw captures, article versions and crawl runs.
+"""The archive schema: sites, pages, raw captures, article versions, texts, reprint clusters, runs.
 
 Identity is the canonical URL (one ``page`` row per canonical URL). Every HTTP response becomes a
 ``capture`` that points at its WARC record. An article page gets ``article_version`` rows numbered
-1, 2, ... per page; a new one is made only when the normalised content hash changes.
+1, 2, ... per page; a new one is made only when the normalised content hash changes, when the
+page is seen gone (``removed``) and when it comes back (``restored``). The body text of a version
+lives in ``article_text``, stored once per normalised text and shared by every version and page
+that has it. Pages that carry the same article on different sites share a ``reprint_cluster``,
+found through the MinHash band keys in ``lsh_band`` (kept in the database, so every process and
+every restart sees the same index).
 
 The page's current version is *derived* (the highest ``version_no`` of that page) rather than
 stored as ``page.current_version_id``: a pointer would make page <-> article_version a foreign-key
@@ -24,14 +29,16 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -45,6 +52,10 @@ NAMING_CONVENTION = {
 RUN_TRIGGERS = ("manual", "schedule", "demo")
 RUN_STATUSES = ("running", "finished", "failed")
 SCRIPTS = ("hans", "hant")
+# archive.textdiff documents when each applies.
+CHANGE_CLASSES = ("new", "minor_edit", "substantive_edit", "retitle", "removed", "restored")
+# How a page was seen gone: HTTP status, a redirect to the home page, a 200 "not found" page.
+REMOVALS = ("http_404", "http_410", "redirect_home", "soft_404")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -115,6 +126,7 @@ class Run(Base):
     new_versions: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     drops: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {reason: count}
+    removals: Mapped[int] = mapped_column(Integer, default=0)  # archived pages seen gone
 
 
 class Page(Base):
@@ -127,6 +139,53 @@ class Page(Base):
     first_seen_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     last_status: Mapped[int] = mapped_column(Integer)
+    # Set the first time an archived article is seen gone, cleared when it comes back.
+    removed_at: Mapped[dt.datetime | None]
+    removal: Mapped[str | None] = mapped_column(String(16))
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("reprint_cluster.id"), index=True)
+
+
+class ArticleText(Base):
+    """A body text, stored once however many versions and pages have it (exact dedup).
+
+    ``body_sha256`` is the hash of the normalised body (``archive.versioning.body_sha256``); the
+    stored ``body`` is the text as first published, ``body_hans`` its zh-Hans reading (NULL when
+    identical).
+    """
+
+    __tablename__ = "article_text"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[str]
+    body_hans: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
+
+
+class ReprintCluster(Base):
+    """Pages on different sites that carry the same article; ``original_page_id`` the likely
+    first publication (see ``archive.reprints``)."""
+
+    __tablename__ = "reprint_cluster"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No foreign key: page.cluster_id already points here, and a cycle of keys makes every
+    # insert order a puzzle. The store keeps it on a member of the cluster.
+    original_page_id: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class LshBand(Base):
+    """One MinHash band key of a page's current text; pages sharing a key are candidates."""
+
+    __tablename__ = "lsh_band"
+    __table_args__ = (Index("ix_lsh_band_key", "key"),)
+
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), primary_key=True, index=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)
 
 
 class Capture(Base):
@@ -157,6 +216,8 @@ class ArticleVersion(Base):
     __table_args__ = (
         UniqueConstraint("page_id", "version_no"),  # also the current-version lookup
         CheckConstraint(f'"script" IN {SCRIPTS!r}', name="script_valid"),
+        CheckConstraint(f'"change_class" IN {CHANGE_CLASSES!r}', name="change_class_valid"),
+        CheckConstraint(f'"removal" IN {REMOVALS!r}', name="removal_valid"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -165,6 +226,9 @@ class ArticleVersion(Base):
     capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))  # first produced it
     last_capture_id: Mapped[int] = mapped_column(ForeignKey("capture.id"))
     content_sha256: Mapped[str] = mapped_column(String(64))
+    change_class: Mapped[str] = mapped_column(String(20))
+    removal: Mapped[str | None] = mapped_column(String(16))  # set on "removed" versions
+    text_id: Mapped[int] = mapped_column(ForeignKey("article_text.id"), index=True)
     title: Mapped[str]
     subtitle: Mapped[str | None]
     kicker: Mapped[str | None]
@@ -172,14 +236,22 @@ class ArticleVersion(Base):
     published_time: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str | None]
     author: Mapped[str | None]
-    body: Mapped[str]
     captions: Mapped[list[Any]]
     first_seen_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     # The zh-Hans reading (see archive.records.ArticleFields), NULL where it equals title /
     # body. NULL counts: a version stored before revision 0002, never normalised.
     title_hans: Mapped[str | None]
-    body_hans: Mapped[str | None]
     artefacts_removed: Mapped[int | None] = mapped_column(Integer)
     lost_chars: Mapped[int | None] = mapped_column(Integer)
     script: Mapped[str | None] = mapped_column(String(8))
+
+    text: Mapped[ArticleText] = relationship(lazy="joined")
+
+    @property
+    def body(self) -> str:
+        return self.text.body
+
+    @property
+    def body_hans(self) -> str | None:
+        return self.text.body_hans

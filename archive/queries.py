@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from archive import db
 from archive.errors import DatabaseError
-from archive.models import ArticleVersion, Page, Run, Site
+from archive.models import ArticleText, ArticleVersion, Capture, Page, ReprintCluster, Run, Site
 from archive.urls import canonical_url
 
 T = TypeVar("T")
@@ -59,6 +59,7 @@ class RunRow:
     new_versions: int
     errors: int
     drops: dict[str, int]
+    removals: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,49 @@ class VersionRow:
     last_seen_at: dt.datetime
     capture_id: int
     last_capture_id: int
+    change_class: str
+    removal: str | None
+    body: str
+    http_status: int
+    warc_filename: str
+    warc_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageHistory:
+    site_id: str
+    url: str
+    canonical_url: str
+    first_seen_at: dt.datetime
+    removed_at: dt.datetime | None
+    removal: str | None
+    cluster_id: int | None
+    versions: list[VersionRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMember:
+    page_id: int
+    site_id: str
+    site_name: str
+    url: str
+    title: str
+    published: dt.date | None
+    source: str | None
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    id: int
+    size: int
+    original_page_id: int | None
+    updated_at: dt.datetime
+    members: list[ClusterMember]  # the original first, then by publication date
+
+    @property
+    def original(self) -> ClusterMember | None:
+        return next((m for m in self.members if m.page_id == self.original_page_id), None)
 
 
 def current_versions() -> Subquery:
@@ -182,6 +226,7 @@ def latest_runs(engine: Engine, limit: int = 20) -> list[RunRow]:
             Run.new_versions,
             Run.errors,
             Run.drops,
+            Run.removals,
         )
         .order_by(Run.started_at.desc(), Run.id.desc())
         .limit(limit)
@@ -194,7 +239,25 @@ def versions_for_url(engine: Engine, url: str) -> list[VersionRow]:
 
     Raises ValueError when ``url`` is not an absolute URL.
     """
-    stmt = (
+    history = page_history(engine, url)
+    return history.versions if history is not None else []
+
+
+def page_history(engine: Engine, url: str) -> PageHistory | None:
+    """The page at ``url`` (any spelling) with all its versions, oldest first; None if the
+    archive never saw it. Raises ValueError when ``url`` is not an absolute URL."""
+    canon = canonical_url(url)
+    page_stmt = select(
+        Page.id,
+        Page.site_id,
+        Page.url,
+        Page.canonical_url,
+        Page.first_seen_at,
+        Page.removed_at,
+        Page.removal,
+        Page.cluster_id,
+    ).where(Page.canonical_url == canon)
+    version_stmt = (
         select(
             ArticleVersion.version_no,
             ArticleVersion.title,
@@ -205,12 +268,82 @@ def versions_for_url(engine: Engine, url: str) -> list[VersionRow]:
             ArticleVersion.last_seen_at,
             ArticleVersion.capture_id,
             ArticleVersion.last_capture_id,
+            ArticleVersion.change_class,
+            ArticleVersion.removal,
+            ArticleText.body,
+            Capture.http_status,
+            Capture.warc_filename,
+            Capture.warc_offset,
         )
         .join(Page, Page.id == ArticleVersion.page_id)
-        .where(Page.canonical_url == canonical_url(url))
+        .join(ArticleText, ArticleText.id == ArticleVersion.text_id)
+        .join(Capture, Capture.id == ArticleVersion.capture_id)
+        .where(Page.canonical_url == canon)
         .order_by(ArticleVersion.version_no)
     )
-    return _read(engine, lambda conn: [VersionRow(*row) for row in conn.execute(stmt)])
+
+    def read(conn: Any) -> PageHistory | None:
+        page = conn.execute(page_stmt).one_or_none()
+        if page is None:
+            return None
+        versions = [VersionRow(*row) for row in conn.execute(version_stmt)]
+        return PageHistory(*page[1:], versions=versions)
+
+    return _read(engine, read)
+
+
+def reprint_clusters(engine: Engine, site_id: str | None = None) -> list[ClusterRow]:
+    """Every reprint cluster (those with a page of ``site_id``), largest first."""
+    stmt, _ = current_article_select(
+        Page.cluster_id,
+        Page.id,
+        Page.site_id,
+        Site.name,
+        Page.url,
+        ArticleVersion.title,
+        ArticleVersion.published,
+        ArticleVersion.source,
+        Page.removed_at,
+    )
+    stmt = stmt.join(Site, Site.id == Page.site_id).where(Page.cluster_id.is_not(None))
+    if site_id is not None:
+        with_site = select(Page.cluster_id).where(Page.site_id == site_id)
+        stmt = stmt.where(Page.cluster_id.in_(with_site))
+    clusters = select(
+        ReprintCluster.id,
+        ReprintCluster.size,
+        ReprintCluster.original_page_id,
+        ReprintCluster.updated_at,
+    )
+
+    def read(conn: Any) -> list[ClusterRow]:
+        members: dict[int, list[ClusterMember]] = {}
+        for cluster_id, *rest, removed_at in conn.execute(stmt):
+            members.setdefault(cluster_id, []).append(ClusterMember(*rest, removed_at is not None))
+        out = []
+        for cid, size, original, updated in conn.execute(clusters):
+            if cid not in members:
+                continue
+
+            def order(m: ClusterMember, original: int | None = original) -> tuple[Any, ...]:
+                return (m.page_id != original, m.published or dt.date.max, m.page_id)
+
+            out.append(ClusterRow(cid, size, original, updated, sorted(members[cid], key=order)))
+        return sorted(out, key=lambda c: (-c.size, c.id))
+
+    return _read(engine, read)
+
+
+def article_urls(engine: Engine, site_id: str) -> list[str]:
+    """Every page of the site with an article version, removed ones included, as first seen:
+    what a crawl re-checks to find edits, removals and restorations."""
+    has_version = select(ArticleVersion.page_id).distinct()
+    stmt = (
+        select(Page.url)
+        .where(Page.site_id == site_id, Page.id.in_(has_version))
+        .order_by(Page.id)
+    )
+    return _read(engine, lambda conn: list(conn.scalars(stmt)))
 
 
 def _read(engine: Engine, work: Callable[[Any], T]) -> T:

@@ -78,6 +78,7 @@ class VersionOutcome:
     version_id: int
     version_no: int
     is_new_version: bool  # False when the normalised content matched the current version
+    change_class: str | None = None  # of the new version (archive.textdiff), None if none
 
 
 @dataclass(slots=True)
@@ -89,4 +90,5 @@ class RunCounts:
     new_versions: int = 0  # of those, how many created a new article version
     drops: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. "http_404": 1
     errors: int = 0  # network / parse / storage errors
+    removals: int = 0  # archived articles seen gone (404, 410, redirect home, soft 404)
 

@@ -19,15 +19,25 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import db
+from archive import db, reprints
 from archive.errors import ConfigError, DatabaseError
-from archive.models import RUN_TRIGGERS, ArticleVersion, Capture, Page, Run, Site
+from archive.models import (
+    REMOVALS,
+    RUN_TRIGGERS,
+    ArticleText,
+    ArticleVersion,
+    Capture,
+    Page,
+    Run,
+    Site,
+)
 from archive.records import ArticleFields, Fetch, RunCounts, VersionOutcome
+from archive.textdiff import classify_change
 from archive.urls import canonical_url
-from archive.versioning import content_sha256
+from archive.versioning import body_sha256, content_sha256
 from archive.warc import WarcWriter, ensure_writable_dir, read_payload
 
 SITE_ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -98,6 +108,7 @@ class Archive:
                 raise ValueError(f"unknown site {site_id!r}: call ensure_site() first")
             run = Run(site_id=site_id, trigger=trigger, status="running", started_at=_now())
             run.pages_fetched = run.articles_archived = run.new_versions = run.errors = 0
+            run.removals = 0
             run.drops = {}
             session.add(run)
             session.flush()
@@ -120,6 +131,7 @@ class Archive:
             run.new_versions = counts.new_versions
             run.errors = counts.errors
             run.drops = dict(counts.drops)
+            run.removals = counts.removals
 
     # -- captures and versions -----------------------------------------------------------------
 
@@ -175,36 +187,40 @@ class Archive:
     def record_article(self, capture_id: int, fields: ArticleFields) -> VersionOutcome:
         """Store what was extracted from a capture; a new version only if the content changed.
 
-        "Changed" means a different ``content_sha256`` (normalised title, body and source) from
-        the page's current version. Otherwise the current version is confirmed: its
-        ``last_seen_at`` and ``last_capture_id`` move forward and its stored fields stay as
-        first seen. The one exception is the zh-Hans reading (``*_hans``, counts, script): a
-        version stored before it existed gets it from the first capture that confirms it.
+        "Changed" means a different ``content_sha256`` (title, body and source, whitespace
+        ignored) from the page's current version, or a page that was marked removed and is
+        back (a ``restored`` version, even with the same text). Otherwise the current version
+        is confirmed: its ``last_seen_at`` and ``last_capture_id`` move forward and its stored
+        fields stay as first seen. The one exception is the zh-Hans reading (``*_hans``,
+        counts, script): a version stored before it existed gets it from the first capture
+        that confirms it. A new text is also looked up among the reprints of other pages.
         """
         digest = content_sha256(fields)
         with self._session() as session:
             capture = session.get(Capture, capture_id)
             if capture is None:
                 raise ValueError(f"unknown capture {capture_id}")
-            current = session.scalars(
-                select(ArticleVersion)
-                .where(ArticleVersion.page_id == capture.page_id)
-                .order_by(ArticleVersion.version_no.desc())
-                .limit(1)
-            ).one_or_none()
-            if current is not None and current.content_sha256 == digest:
+            current = _current_version(session, capture.page_id)
+            restored = current is not None and current.change_class == "removed"
+            if current is not None and not restored and current.content_sha256 == digest:
                 if capture.fetched_at >= current.last_seen_at:
                     current.last_seen_at = capture.fetched_at
                     current.last_capture_id = capture.id
                 if current.artefacts_removed is None and fields.artefacts_removed is not None:
                     _set_hans(current, fields)
+                    if current.text.body_hans is None:
+                        current.text.body_hans = fields.body_hans
                 return VersionOutcome(capture.page_id, current.id, current.version_no, False)
+            text = _text_for(session, fields)
+            change_class = "restored" if restored else classify_change(current, fields)
             version = ArticleVersion(
                 page_id=capture.page_id,
                 version_no=1 if current is None else current.version_no + 1,
                 capture_id=capture.id,
                 last_capture_id=capture.id,
                 content_sha256=digest,
+                change_class=change_class,
+                text=text,
                 title=fields.title,
                 subtitle=fields.subtitle,
                 kicker=fields.kicker,
@@ -212,15 +228,72 @@ class Archive:
                 published_time=fields.published_time,
                 source=fields.source,
                 author=fields.author,
-                body=fields.body,
                 captions=list(fields.captions),
                 first_seen_at=capture.fetched_at,
                 last_seen_at=capture.fetched_at,
             )
             _set_hans(version, fields)
             session.add(version)
+            page = session.get_one(Page, capture.page_id)
+            page.removed_at = page.removal = None
             session.flush()
-            return VersionOutcome(capture.page_id, version.id, version.version_no, True)
+            if current is None or current.text_id != text.id or current.title != fields.title:
+                reprints.index_page(session, page, fields.hans_title, fields.hans_body)
+            return VersionOutcome(
+                capture.page_id, version.id, version.version_no, True, change_class
+            )
+
+    def record_removal(self, capture_id: int, removal: str) -> VersionOutcome | None:
+        """An archived article answered as gone (``removal``: one of ``REMOVALS``).
+
+        The first time, the page is marked removed as of this capture and gets a ``removed``
+        version that keeps the last text (nothing is deleted); while it stays gone the removed
+        version's ``last_seen_at`` moves forward. A page that never had an article version has
+        nothing to remove: None.
+        """
+        if removal not in REMOVALS:
+            raise ValueError(f"unknown removal {removal!r}: use one of {REMOVALS}")
+        with self._session() as session:
+            capture = session.get(Capture, capture_id)
+            if capture is None:
+                raise ValueError(f"unknown capture {capture_id}")
+            current = _current_version(session, capture.page_id)
+            if current is None:
+                return None
+            if current.change_class == "removed":
+                if capture.fetched_at >= current.last_seen_at:
+                    current.last_seen_at = capture.fetched_at
+                    current.last_capture_id = capture.id
+                return VersionOutcome(capture.page_id, current.id, current.version_no, False)
+            gone = ArticleVersion(
+                page_id=capture.page_id,
+                version_no=current.version_no + 1,
+                capture_id=capture.id,
+                last_capture_id=capture.id,
+                content_sha256=current.content_sha256,
+                change_class="removed",
+                removal=removal,
+                text_id=current.text_id,
+                title=current.title,
+                subtitle=current.subtitle,
+                kicker=current.kicker,
+                published=current.published,
+                published_time=current.published_time,
+                source=current.source,
+                author=current.author,
+                captions=list(current.captions),
+                first_seen_at=capture.fetched_at,
+                last_seen_at=capture.fetched_at,
+                title_hans=current.title_hans,
+                artefacts_removed=current.artefacts_removed,
+                lost_chars=current.lost_chars,
+                script=current.script,
+            )
+            session.add(gone)
+            page = session.get_one(Page, capture.page_id)
+            page.removed_at, page.removal = capture.fetched_at, removal
+            session.flush()
+            return VersionOutcome(capture.page_id, gone.id, gone.version_no, True, "removed")
 
     def read_capture_payload(self, capture_id: int) -> bytes:
         """The response body of a capture, read back from its WARC record."""
@@ -262,10 +335,41 @@ class Archive:
                 raise DatabaseError(f"database error on {url}: {db.short_reason(exc)}") from exc
 
 
+def _current_version(session: Session, page_id: int) -> ArticleVersion | None:
+    return session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.page_id == page_id)
+        .order_by(ArticleVersion.version_no.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def _text_for(session: Session, fields: ArticleFields) -> ArticleText:
+    """The shared row of this body text, created the first time any page has it.
+
+    Two crawls (two sites) can store the same new text at the same moment; the unique hash
+    makes the loser fail, and a savepoint lets it take the winner's row instead.
+    """
+    digest = body_sha256(fields.body)
+    found = session.scalars(select(ArticleText).where(ArticleText.body_sha256 == digest)).first()
+    if found is not None:
+        return found
+    text = ArticleText(
+        body_sha256=digest, body=fields.body, body_hans=fields.body_hans, created_at=_now()
+    )
+    try:
+        with session.begin_nested():
+            session.add(text)
+    except IntegrityError:
+        return session.scalars(
+            select(ArticleText).where(ArticleText.body_sha256 == digest)
+        ).one()
+    return text
+
+
 def _set_hans(version: ArticleVersion, fields: ArticleFields) -> None:
     """The zh-Hans reading; none of it is in the content hash (how we read, not what was said)."""
     version.title_hans = fields.title_hans
-    version.body_hans = fields.body_hans
     version.artefacts_removed = fields.artefacts_removed
     version.lost_chars = fields.lost_chars
     version.script = fields.script

@@ -16,3 +16,4 @@ class PageItem:
     kind: PageKind
     fetch: Fetch
     text: str  # decoded by crawler.decode; empty for bodies that are not HTML
+    gone: str | None = None  # an archived article's page seen removed ("redirect_home")

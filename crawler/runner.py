@@ -28,6 +28,7 @@ class SiteResult:
     pages_fetched: int = 0
     articles_archived: int = 0
     new_versions: int = 0
+    removals: int = 0
     drops: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     finish_reason: str = "not started"
@@ -139,6 +140,7 @@ def _result(seed: Seed, crawler: Crawler) -> SiteResult:
         pages_fetched=stats.get("gonghui/pages_fetched", 0),
         articles_archived=stats.get("gonghui/articles_archived", 0),
         new_versions=stats.get("gonghui/new_versions", 0),
+        removals=stats.get("gonghui/removals", 0),
         drops=dict(sorted(drops.items())),
         errors=dict(sorted(errors.items())),
         finish_reason=stats.get("finish_reason", "not started"),

@@ -26,7 +26,7 @@ def demo(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def totals(output: str) -> list[int]:
-    """pages fetched, articles archived, new versions from the table's total row."""
+    """pages fetched, articles archived, new versions, removed from the table's total row."""
     line = next(line for line in output.splitlines() if re.search(r"\btotal\b", line))
     return [int(n) for n in re.findall(r"\b\d+\b", line)]
 
@@ -46,15 +46,15 @@ def test_demo_archives_every_replica_article_and_a_second_run_adds_no_version(tm
     assert "Traceback" not in first.stdout + first.stderr
     for site in ("qhzgh", "xazgh", "xnzgh", "bcrb", "tibet3"):
         assert site in first.stdout
-    pages, articles, versions = totals(first.stdout)
-    assert articles == versions == len(all_truth())
+    pages, articles, versions, removed = totals(first.stdout)
+    assert articles == versions == len(all_truth()) and removed == 0
     db = tmp_path / "gonghui.sqlite3"
     assert db.exists() and list((tmp_path / "warc").rglob("*.warc.gz"))
     before = counts(db)
 
     second = demo(tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert totals(second.stdout) == [pages, articles, 0]
+    assert totals(second.stdout) == [pages, articles, 0, 0]
     after = counts(db)
     assert after["page"] == before["page"] and after["article_version"] == before["article_version"]
     assert after["capture"] == 2 * before["capture"] and after["run"] == 2 * before["run"]

@@ -171,10 +171,18 @@ def test_unknown_format_is_refused(filled):
         export_articles(filled.engine, "xml", None)  # type: ignore[arg-type]
 
 
-def test_export_fields_start_with_identity_and_end_with_provenance():
+def test_export_fields_start_with_identity_and_end_with_provenance_and_memory():
     assert EXPORT_FIELDS[:3] == ("site_id", "site_name", "url")
-    assert EXPORT_FIELDS[-3:] == ("capture_id", "warc_filename", "warc_offset")
-    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 26
+    assert EXPORT_FIELDS[-7:] == (
+        "capture_id",
+        "warc_filename",
+        "warc_offset",
+        "change_class",
+        "removed_at",
+        "removal",
+        "cluster_id",
+    )
+    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 30
 
 
 def test_export_gives_the_zh_hans_reading_and_the_original_where_none_is_stored(

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from archive import db
 from archive.errors import ConfigError, DatabaseError, StorageError
-from archive.models import ArticleVersion, Capture, Page, Run
+from archive.models import ArticleText, ArticleVersion, Capture, Page, Run
 from archive.records import RunCounts
 from archive.store import Archive
 from tests.fixtures_db import GBK_PAGE, T0, make_fetch, make_fields
@@ -103,18 +103,22 @@ def _hans_columns(archive):
         return conn.execute(
             select(
                 ArticleVersion.title_hans,
-                ArticleVersion.body_hans,
+                ArticleText.body_hans,
                 ArticleVersion.artefacts_removed,
                 ArticleVersion.lost_chars,
                 ArticleVersion.script,
-            ).order_by(ArticleVersion.version_no)
+            )
+            .join(ArticleText)
+            .order_by(ArticleVersion.version_no)
         ).all()
 
 
 def test_the_zh_hans_reading_is_stored_beside_the_text_as_published(archive, run_id):
     _record(archive, run_id, make_fields(**HANT))
     with archive.engine.connect() as conn:
-        title, body = conn.execute(select(ArticleVersion.title, ArticleVersion.body)).one()
+        title, body = conn.execute(
+            select(ArticleVersion.title, ArticleText.body).join(ArticleText)
+        ).one()
     assert (title, body) == (HANT["title"], HANT["body"])
     assert _hans_columns(archive) == [("劳动者之歌", "中国藏族网通讯 工会?7月", 2, 1, "hant")]
 

@@ -96,6 +96,7 @@ def runs_command(ctx: click.Context, limit: int) -> None:
         "pages",
         "articles",
         "new versions",
+        "removed",
         "drops",
         "errors",
     ):
@@ -111,6 +112,7 @@ def runs_command(ctx: click.Context, limit: int) -> None:
             str(run.pages_fetched),
             str(run.articles_archived),
             str(run.new_versions),
+            str(run.removals),
             drops,
             str(run.errors),
         )

@@ -51,7 +51,7 @@ def crawl_sites(
 @click.option("--all", "all_sites", is_flag=True, help="Crawl every site in the seeds folder.")
 @click.option(
     "--trigger",
-    type=click.Choice(["manual", "schedule"]),
+    type=click.Choice(["manual", "schedule", "demo"]),
     default="manual",
     show_default=True,
     help="Recorded on the run row.",

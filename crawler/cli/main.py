@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("crawler.cli.browse", "What the archive holds, per site."),
     "articles": ("crawler.cli.browse", "List archived articles (current versions)."),
     "runs": ("crawler.cli.browse", "Latest crawl runs with their counts and drop reasons."),
+    "history": ("crawler.cli.history", "Every version of one archived article, with change classes."),
+    "diff": ("crawler.cli.history", "What changed between two versions of an article, by sentence."),
+    "reprints": ("crawler.cli.history", "Clusters of the same article reposted across sites."),
     "export": ("crawler.cli.export", "Write the current version of every article as JSONL or CSV."),
     "schedule": (
         "crawler.cli.schedule",

@@ -21,17 +21,18 @@ def console(stderr: bool = False) -> Console:
 
 
 def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -> Table:
-    """One row per site: pages fetched, articles archived, new versions, drops, errors."""
+    """One row per site: pages fetched, articles archived, new versions, articles seen removed,
+    drops, errors."""
     table = Table(title=title, title_justify="left")
     table.add_column("site", no_wrap=True)
-    for column in ("pages", "articles", "new versions"):
+    for column in ("pages", "articles", "new versions", "removed"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("drops by reason")
     table.add_column("errors")
     table.add_column("status", no_wrap=True)
-    totals = [0, 0, 0]
+    totals = [0, 0, 0, 0]
     for r in results:
-        row = [r.pages_fetched, r.articles_archived, r.new_versions]
+        row = [r.pages_fetched, r.articles_archived, r.new_versions, r.removals]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         table.add_row(
             r.site_id, *map(str, row), _counts(r.drops), _counts(r.errors), r.finish_reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 
@@ -14,7 +16,21 @@ import click
     metavar="PORT",
     help="Shift the seed ports so the first (qhzgh, 8601) is PORT; crawl with --origin.",
 )
-def command(sites: tuple[str, ...], ephemeral: bool, port_base: int | None) -> None:
+@click.option(
+    "--day",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Serve the replica as it is on this day (edits, removals, reprints since day 0).",
+)
+@click.option(
+    "--truth",
+    is_flag=True,
+    help="Print the ground truth of --day as JSON (versions, removals, reprints) and exit.",
+)
+def command(
+    sites: tuple[str, ...], ephemeral: bool, port_base: int | None, day: int, truth: bool
+) -> None:
     """Serve the replica sites until Ctrl-C, so `gonghui crawl SITE` or
     `scrapy crawl gonghui -a site=SITE` can crawl them from another terminal.
 
@@ -22,8 +38,16 @@ def command(sites: tuple[str, ...], ephemeral: bool, port_base: int | None) -> N
     Example:
       gonghui replica &  gonghui crawl --all
       gonghui replica --site qhzgh --port-base 9601
+      gonghui replica --day 2 --truth > day2.json
     """
     from crawler.replica.server import DEFAULT_PORTS, ReplicaServer
+    from crawler.replica.timeline import LAST_DAY, day_truth
+
+    if day > LAST_DAY:
+        raise click.BadParameter(f"the replica has days 0 to {LAST_DAY}", param_hint="--day")
+    if truth:
+        click.echo(json.dumps(day_truth(day).to_json(), ensure_ascii=False, indent=1))
+        return
 
     chosen = list(sites) or None
     if ephemeral and port_base is not None:
@@ -32,7 +56,7 @@ def command(sites: tuple[str, ...], ephemeral: bool, port_base: int | None) -> N
     if port_base is not None:
         first = min(DEFAULT_PORTS.values())
         ports = {site: port_base + port - first for site, port in DEFAULT_PORTS.items()}
-    with ReplicaServer(sites=chosen, ports=ports) as replica:
+    with ReplicaServer(sites=chosen, ports=ports, day=day) as replica:
         for site, origin in replica.origins.items():
             click.echo(f"{site:8} {origin}/")
         click.echo("serving; Ctrl-C stops", err=True)

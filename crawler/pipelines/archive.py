@@ -18,6 +18,7 @@ from archive.config import load_settings
 from archive.records import RunCounts
 from archive.store import Archive
 from crawler.extract.article import extract_article
+from crawler.extract.gone import is_soft_404
 from crawler.items import PageItem
 
 # Scrapy finish reasons of a crawl that ended normally; anything else (shutdown on SIGTERM,
@@ -95,8 +96,12 @@ class ArchivePipeline:
         capture_id = self.archive.record_capture(self.run_id, item.site_id, fetch)
         self.counts.pages_fetched += 1
         self.stats.inc_value("gonghui/pages_fetched")
-        if fetch.status >= 400:
-            return self._drop(item, f"http_{fetch.status}")
+        if fetch.status >= 300:
+            if item.kind == "article" and fetch.status in (404, 410):
+                self._removed(capture_id, f"http_{fetch.status}")
+            elif item.gone:
+                self._removed(capture_id, item.gone)
+            return self._drop(item, item.gone or f"http_{fetch.status}")
         if item.kind != "article":
             return item
         if fetch.encoding is None:
@@ -106,6 +111,10 @@ class ArchivePipeline:
         except Exception:  # a bug must cost one page, counted, never the crawl
             self.spider.logger.exception("extraction failed on %s", fetch.url)
             return self._drop(item, "extract_error")
+        body = result.fields.body if result.fields else None
+        if is_soft_404(item.text, body):
+            self._removed(capture_id, "soft_404")
+            return self._drop(item, "soft_404")
         if result.drop_reason or result.fields is None:
             return self._drop(item, result.drop_reason or "not_extracted")
         outcome = self.archive.record_article(capture_id, result.fields)
@@ -115,6 +124,14 @@ class ArchivePipeline:
             self.counts.new_versions += 1
             self.stats.inc_value("gonghui/new_versions")
         return item
+
+    def _removed(self, capture_id: int, removal: str) -> None:
+        """An archived article answered as gone: its page is marked removed (once)."""
+        assert self.archive is not None
+        outcome = self.archive.record_removal(capture_id, removal)
+        if outcome is not None and outcome.is_new_version:
+            self.counts.removals += 1
+            self.stats.inc_value("gonghui/removals")
 
     def _drop(self, item: PageItem, reason: str) -> PageItem:
         # Returned, not raised as DropItem: the capture is stored, only the article is not.

@@ -99,9 +99,12 @@ class SiteData:
 
 
 _EXTRA_KEYS = ("channel", "edition", "page", "related", "editor")
+# Per-day noise the timeline sets: "ws", the whitespace variant of the paragraphs
+# (crawler.replica.pages.spacing).
 
 
-def _article(raw: Mapping[str, Any]) -> Article:
+def parse_article(raw: Mapping[str, Any]) -> Article:
+    """One article as articles.json (or the timeline's new articles) writes it."""
     blocks = tuple(
         Block(
             kind=b["kind"],
@@ -144,7 +147,7 @@ def load_site(site_id: str) -> SiteData:
     return SiteData(
         site_id=site["site_id"],
         name=site["name"],
-        articles=tuple(_article(a) for a in raw["articles"]),
+        articles=tuple(parse_article(a) for a in raw["articles"]),
         must_not_contain=tuple(site.get("must_not_contain", ())),
         dead_links=tuple(site.get("dead_links", ())),
         meta=site,

@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from types import ModuleType
 from urllib.parse import urljoin, urlsplit
 
-from crawler.replica.data import Article, load_site
+from crawler.replica.data import Article, SiteData, load_site
 
 # The one invalid GBK byte pair bcrb prints on article pages (a lead byte followed by an ASCII
 # space: every GBK decoder, WHATWG or Python, yields U+FFFD and keeps the space).
@@ -150,17 +150,73 @@ def renderer(site_id: str) -> ModuleType:
     return importlib.import_module(f"crawler.replica.render_{site_id}")
 
 
-def build_site(site_id: str) -> SiteRendering:
-    """Render every page of one site into bytes (done once, when the server starts)."""
-    site = load_site(site_id)
-    mod = renderer(site_id)
+def build_site(site_id: str, day: int = 0) -> SiteRendering:
+    """Render every page of one site into bytes, as it stands on ``day`` of the replica's
+    timeline (crawler.replica.timeline; day 0 is the site as articles.json has it)."""
+    if day == 0:
+        return render_site(load_site(site_id))
+    from crawler.replica.timeline import site_data_for_day  # the timeline renders through here
+
+    return render_site(site_data_for_day(site_id, day))
+
+
+def render_site(site: SiteData) -> SiteRendering:
+    """Every page of one site's content; ``site.meta["removed"]`` ({path: how}) says which
+    article pages are gone and how the site answers for them (see REMOVALS)."""
+    mod = renderer(site.site_id)
     pageset = PageSet(mod.ENCODING)
     mod.render(site, pageset)
     pageset.pages["/robots.txt"] = Page(200, "text/plain", ROBOTS_TXT.encode("ascii"))
+    not_found = pageset.page(mod.not_found(site), status=404)
+    for path, how in site.meta.get("removed", {}).items():
+        pageset.pages[path] = _removed_page(mod, site, pageset, not_found, how)
     add_assets(pageset.pages)
     prefix_routes = (
         ("/search", pageset.page(mod.disallowed_page(site, "search"))),
         ("/admin/", pageset.page(mod.disallowed_page(site, "admin"))),
     )
-    not_found = pageset.page(mod.not_found(site), status=404)
-    return SiteRendering(site_id, dict(pageset.pages), not_found, mod.SERVER, prefix_routes)
+    return SiteRendering(site.site_id, dict(pageset.pages), not_found, mod.SERVER, prefix_routes)
+
+
+# How a site answers for an article it took down.
+REMOVALS = ("http_404", "http_410", "redirect_home", "soft_404")
+# What a soft-404 page says (status 200, the site's layout, no article).
+SOFT_404_MESSAGE = "对不起，您访问的页面不存在或已被删除！"
+SOFT_404_MESSAGE_HANT = "對不起，您訪問的頁面不存在或已被刪除！"
+_GONE_HTML = """<html><head><title>410 Gone</title></head>
+<body><h1>410 Gone</h1><p>The requested resource is no longer available.</p></body></html>
+"""
+_MOVED_HTML = """<html><head><title>302 Found</title></head>
+<body><p>The document has moved <a href="/">here</a>.</p></body></html>
+"""
+
+
+def _removed_page(
+    mod: ModuleType, site: SiteData, pageset: PageSet, not_found: Page, how: str
+) -> Page:
+    if how == "http_404":
+        return not_found
+    if how == "http_410":
+        return Page(410, "text/html; charset=iso-8859-1", _GONE_HTML.encode("ascii"))
+    if how == "redirect_home":
+        return Page(
+            302, "text/html; charset=iso-8859-1", _MOVED_HTML.encode("ascii"), (("Location", "/"),)
+        )
+    if how == "soft_404":
+        return pageset.page(mod.soft_404(site))
+    raise ValueError(f"unknown removal {how!r}; known: {', '.join(REMOVALS)}")
+
+
+# The whitespace an article's paragraphs are laid out with, by variant (Article.extra["ws"]):
+# (before the text inside <p>, after it, between two paragraphs). Variant 0 is day 0's layout;
+# the others change nothing a reader sees, so they must change nothing an archive stores.
+_SPACINGS = (
+    ("", "", "\n"),
+    ("&nbsp;&nbsp;", "", "\n\n"),
+    ("\u3000\u3000", " ", "\n<p>&nbsp;</p>\n"),
+    ("\n", "&nbsp;\n", "\n  \n"),
+)
+
+
+def spacing(article: Article) -> tuple[str, str, str]:
+    return _SPACINGS[article.extra.get("ws", 0)]

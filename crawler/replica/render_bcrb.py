@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from crawler.replica.data import Article, SiteData
-from crawler.replica.pages import BROKEN_MARK, Encoding, PageSet, esc
+from crawler.replica.pages import BROKEN_MARK, SOFT_404_MESSAGE, Encoding, PageSet, esc
 
 ENCODING = Encoding(codec="gbk", content_type="text/html")
 SERVER = "Apache"
@@ -282,6 +282,18 @@ def not_found(site: SiteData) -> str:
         + """\
 <table width="1000" border="0" align="center"><tr><td align="center">
 <h2>404 您访问的页面不存在</h2><p><a href="/">返回数字报首页</a></p></td></tr></table>
+"""
+        + _FOOT
+    )
+
+
+def soft_404(site: SiteData) -> str:
+    """What the e-paper shows, with status 200, where a withdrawn article was."""
+    return (
+        _head("白城日报", _editions(site)[-1], "/")
+        + f"""\
+<table width="1000" border="0" align="center"><tr><td align="center">
+<p>{SOFT_404_MESSAGE}</p><p><a href="/">返回数字报首页</a></p></td></tr></table>
 """
         + _FOOT
     )

@@ -13,7 +13,7 @@ caption the centred ``<p>`` right after it). The left sidebar with the 简介 te
 from __future__ import annotations
 
 from crawler.replica.data import Article, SiteData
-from crawler.replica.pages import Encoding, PageSet, esc
+from crawler.replica.pages import SOFT_404_MESSAGE, Encoding, PageSet, esc, spacing
 
 ENCODING = Encoding(codec="gb18030", content_type="text/html; charset=GB2312")
 SERVER = "Microsoft-IIS/6.0"
@@ -105,6 +105,7 @@ def _meta_line(a: Article) -> str:
 
 
 def _content(a: Article) -> str:
+    lead, trail, between = spacing(a)
     out = []
     for b in a.blocks:
         if b.kind == "img":
@@ -112,8 +113,8 @@ def _content(a: Article) -> str:
             if b.caption:
                 out.append(f'<p style="text-align: center;">{esc(b.caption)}</p>')
         else:
-            out.append(f'<p style="text-indent: 2em;">{esc(b.text)}</p>')
-    return "\n".join(out)
+            out.append(f'<p style="text-indent: 2em;">{lead}{esc(b.text)}{trail}</p>')
+    return between.join(out)
 
 
 def _article(site: SiteData, a: Article) -> str:
@@ -226,6 +227,20 @@ def not_found(site: SiteData) -> str:
       </table>
 """
     return _frame(site, "页面不存在-青海省总工会", right)
+
+
+def soft_404(site: SiteData) -> str:
+    """What the CMS shows, with status 200, where a deleted article was (its bare frame: no
+    sidebar)."""
+    return (
+        _HEAD.format(title="提示信息-青海省总工会")
+        + f"""<table width="1000" border="0" align="center" cellpadding="20" cellspacing="0" \
+class="box">
+  <tr><td align="center">{SOFT_404_MESSAGE}<br /><a href="/">返回首页</a></td></tr>
+</table>
+"""
+        + _FOOT
+    )
 
 
 def disallowed_page(site: SiteData, kind: str) -> str:

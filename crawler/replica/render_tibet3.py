@@ -17,7 +17,7 @@ Article page: ``div.article > h1#title``; ``div.info`` with ``span#pubtime``
 from __future__ import annotations
 
 from crawler.replica.data import Article, SiteData
-from crawler.replica.pages import Encoding, PageSet, esc
+from crawler.replica.pages import SOFT_404_MESSAGE_HANT, Encoding, PageSet, esc
 
 ENCODING = Encoding(codec="utf-8", content_type="text/html; charset=utf-8")
 SERVER = "nginx/1.14.0"
@@ -170,6 +170,17 @@ def not_found(site: SiteData) -> str:
         _head("404_中國藏族網通")
         + """<div class="main w1000"><h2>404 頁面不存在</h2>
 <p>您訪問的頁面不存在或已刪除。<a href="/">返回首頁</a></p></div>
+"""
+        + _FOOT
+    )
+
+
+def soft_404(site: SiteData) -> str:
+    """What the mirror shows, with status 200, where a deleted article was."""
+    return (
+        _head("提示信息_中國藏族網通")
+        + f"""<div class="main w1000"><p>{SOFT_404_MESSAGE_HANT}</p>
+<p><a href="/">返回首頁</a></p></div>
 """
         + _FOOT
     )

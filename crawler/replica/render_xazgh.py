@@ -15,7 +15,7 @@ that is either a real caption or just the picture's file name (``2-3 通版.jpg`
 from __future__ import annotations
 
 from crawler.replica.data import Article, SiteData
-from crawler.replica.pages import Encoding, PageSet, esc
+from crawler.replica.pages import SOFT_404_MESSAGE, Encoding, PageSet, esc
 from crawler.replica.pages import relative_link as _rel
 
 ENCODING = Encoding(codec="gbk", content_type="text/html")
@@ -55,6 +55,12 @@ _FOOT = """<div class="footer"><div class="wrap">
 </body>
 </html>
 """
+
+
+def _foot(site: SiteData) -> str:
+    """The footer; from day 1 of the timeline it carries the copyright years (noise)."""
+    years = site.meta.get("footer_years")
+    return _FOOT.replace("版权所有</p>", f"版权所有 {years}</p>") if years else _FOOT
 
 
 def _content(a: Article) -> str:
@@ -108,11 +114,11 @@ def _article(site: SiteData, a: Article) -> str:
 </div>
 <a href="#" class="gotop">Top</a>
 """
-        + _FOOT
+        + _foot(site)
     )
 
 
-def _list_page(page_no: int, pages: int, items: list[tuple[str, str, str]]) -> str:
+def _list_page(site: SiteData, page_no: int, pages: int, items: list[tuple[str, str, str]]) -> str:
     here = LIST_DIR + ("index.html" if page_no == 1 else f"index_{page_no - 1}.html")
 
     def href(n: int) -> str:
@@ -143,7 +149,7 @@ def _list_page(page_no: int, pages: int, items: list[tuple[str, str, str]]) -> s
 <div class="pagination">{"".join(nav)}</div>
 </div>
 """
-        + _FOOT
+        + _foot(site)
     )
 
 
@@ -151,7 +157,7 @@ def render(site: SiteData, out: PageSet) -> None:
     arts = site.newest_first()
     chunks = site.list_pages(PER_PAGE)
     for n, chunk in enumerate(chunks, start=1):
-        text = _list_page(n, len(chunks), chunk)
+        text = _list_page(site, n, len(chunks), chunk)
         if n == 1:
             out.add(LIST_DIR, text)
             out.add(LIST_DIR + "index.html", text)
@@ -175,7 +181,7 @@ alt="{esc(arts[0].title)}"></a></div>
 </ul></div>
 </div>
 """
-        + _FOOT
+        + _foot(site)
     )
     out.add("/", home)
     out.add("/index.html", home)
@@ -196,7 +202,16 @@ def not_found(site: SiteData) -> str:
 <h2>404</h2><p>抱歉，您访问的页面不存在！</p><p><a href="/">返回首页</a></p>
 </div>
 """
-        + _FOOT
+        + _foot(site)
+    )
+
+
+def soft_404(site: SiteData) -> str:
+    """What the CMS shows, with status 200, where a deleted article was."""
+    return (
+        _HEAD.format(title="提示信息_西安市总工会")
+        + f'<div class="wrap main"><p>{SOFT_404_MESSAGE}</p><p><a href="/">返回首页</a></p></div>\n'
+        + _foot(site)
     )
 
 
@@ -205,5 +220,5 @@ def disallowed_page(site: SiteData, kind: str) -> str:
     return (
         _HEAD.format(title=f"{text}_西安市总工会")
         + f'<div class="wrap main">{text}</div>\n'
-        + _FOOT
+        + _foot(site)
     )

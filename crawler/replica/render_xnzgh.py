@@ -15,7 +15,7 @@ a photo is ``<p class="vsbcontent_img">`` with the ``<img>`` and its caption is 
 from __future__ import annotations
 
 from crawler.replica.data import Article, SiteData
-from crawler.replica.pages import Encoding, PageSet, esc
+from crawler.replica.pages import SOFT_404_MESSAGE, Encoding, PageSet, esc, spacing
 from crawler.replica.pages import relative_link as _rel
 
 ENCODING = Encoding(codec="gbk", content_type="text/html; charset=iso-8859-1")
@@ -75,12 +75,13 @@ def _date_cn(a: Article) -> str:
 
 
 def _content(a: Article) -> str:
+    lead, trail, between = spacing(a)
     out = []
     for b in a.blocks:
         if b.kind == "p":
-            out.append(f"<p>{esc(b.text)}</p>")
+            out.append(f"<p>{lead}{esc(b.text)}{trail}</p>")
         elif b.kind == "h":
-            out.append(f"<p><strong>{esc(b.text)}</strong></p>")
+            out.append(f"<p>{lead}<strong>{esc(b.text)}</strong>{trail}</p>")
         else:
             out.append(
                 f'<p class="vsbcontent_img" style="text-align: center;">'
@@ -88,7 +89,7 @@ def _content(a: Article) -> str:
             )
             if b.caption:
                 out.append(f'<p style="text-align: center;">{esc(b.caption)}</p>')
-    return "\n".join(out)
+    return between.join(out)
 
 
 def _article(site: SiteData, a: Article) -> str:
@@ -190,6 +191,15 @@ def not_found(site: SiteData) -> str:
         + """<div class="error">\
 <h2>404 Not Found</h2><p>对不起，您访问的页面不存在。</p><p><a href="/index.htm">返回首页</a></p></div>
 """
+        + _foot(None)
+    )
+
+
+def soft_404(site: SiteData) -> str:
+    """What VSB shows, with status 200, where a deleted article was."""
+    return (
+        _head(None, "提示信息-西宁市总工会")
+        + f'<div class="error"><p>{SOFT_404_MESSAGE}</p><p><a href="/index.htm">返回首页</a></p></div>\n'
         + _foot(None)
     )
 

@@ -2,9 +2,12 @@
 
 Standard library only (``http.server``), so tests and ``gonghui demo`` need nothing else. Every
 page is rendered to bytes once at :meth:`ReplicaServer.start`; a request is a dictionary lookup.
+The replica has days (crawler.replica.timeline): :meth:`ReplicaServer.set_day` re-renders every
+site for another day and swaps the pages in while the servers keep their ports.
 
     with ReplicaServer(sites=["bcrb"]) as replica:       # ephemeral port
         urlopen(replica.origins["bcrb"] + "/robots.txt")
+        replica.set_day(2)                               # same origin, day 2's pages
     ReplicaServer(ports=DEFAULT_PORTS).serve_forever()    # fixed ports, until Ctrl-C
 """
 
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 from archive.errors import GonghuiError
 from crawler.replica.data import SITE_IDS
 from crawler.replica.pages import SiteRendering, build_site
+from crawler.replica.timeline import LAST_DAY
 
 __all__ = ["DEFAULT_PORTS", "SITE_IDS", "ReplicaError", "ReplicaServer", "RequestLogEntry"]
 
@@ -107,6 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: requests go to ``ReplicaServer.request_log`` instead of stderr."""
 
 
+def _check_day(day: int) -> int:
+    if not 0 <= day <= LAST_DAY:
+        raise ReplicaError(f"the replica has days 0..{LAST_DAY}, not {day}")
+    return day
+
+
 class ReplicaServer:
     """The replica sites, each on its own port of ``host``."""
 
@@ -115,6 +125,7 @@ class ReplicaServer:
         sites: Iterable[str] | None = None,
         host: str = "127.0.0.1",
         ports: Mapping[str, int] | None = None,
+        day: int = 0,
     ):
         self.sites: tuple[str, ...] = tuple(sites) if sites is not None else SITE_IDS
         unknown = [s for s in self.sites if s not in SITE_IDS]
@@ -123,6 +134,7 @@ class ReplicaServer:
                 f"unknown replica site(s): {', '.join(unknown)}; known: {', '.join(SITE_IDS)}"
             )
         self.host = host
+        self.day = _check_day(day)
         self._ports = dict(ports or {})
         self.origins: dict[str, str] = {}  # filled by start(), emptied by stop()
         self.request_log: list[RequestLogEntry] = []
@@ -137,7 +149,7 @@ class ReplicaServer:
     def start(self) -> ReplicaServer:
         if self._running:
             return self
-        renderings = {s: build_site(s) for s in self.sites}
+        renderings = {s: build_site(s, self.day) for s in self.sites}
         self._stopped.clear()
         try:
             for site_id in self.sites:
@@ -168,6 +180,16 @@ class ReplicaServer:
             self.stop()
             raise
         return self
+
+    def set_day(self, day: int) -> None:
+        """Serve every site as it stands on ``day`` (0..timeline.LAST_DAY), on the same ports.
+        All sites are rendered first, then swapped in one go: a request sees one day's site."""
+        day = _check_day(day)
+        renderings = {s: build_site(s, day) for s in self.sites}
+        with self._lock:
+            for server, _ in self._running:
+                server.rendering = renderings[server.site_id]
+            self.day = day
 
     def stop(self) -> None:
         for server, thread in self._running:

@@ -48,7 +48,8 @@ def _noise(site: SiteData, article: Article) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _truth(site: SiteData, a: Article) -> TruthArticle:
+def truth_of(site: SiteData, a: Article) -> TruthArticle:
+    """The truth of one article page of ``site`` (any day's SiteData: the noise is that day's)."""
     return TruthArticle(
         site_id=site.site_id,
         path=a.path,
@@ -69,7 +70,7 @@ def _truth(site: SiteData, a: Article) -> TruthArticle:
 def load_truth(site_id: str) -> list[TruthArticle]:
     """Every article page of one replica site, in articles.json order."""
     site = load_site(site_id)
-    return [_truth(site, a) for a in site.articles]
+    return [truth_of(site, a) for a in site.articles]
 
 
 def all_truth() -> list[TruthArticle]:

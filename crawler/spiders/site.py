@@ -6,6 +6,12 @@
 Every response becomes a PageItem (bytes, headers, decoded text, encoding evidence); the
 archive pipeline stores it. Links are read from the text we decoded ourselves, and only links
 on the seed's allowed hosts that match a list or article pattern are followed.
+
+Besides the start URLs, every article the archive already holds for the site is requested
+again (removed ones too): a list page no longer links an article that was taken down, and an
+edit shows only on the article itself. Article requests do not follow redirects by themselves:
+an article sent to the home page (or a list) has been removed, which the spider says on the
+item; a redirect to another article is followed.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from archive.config import load_settings
+from archive.db import make_engine
+from archive.errors import DatabaseError
+from archive.queries import article_urls
 from archive.records import Fetch
 from crawler.decode import decode_body
 from crawler.items import PageItem
 from crawler.seeds import Seed, select_seeds
 
 _HTML_TYPES = ("text/html", "application/xhtml")
+_REDIRECTS = (301, 302, 303, 307, 308)
+# Article requests see redirects and gone statuses themselves (removal detection).
+_ARTICLE_META = {"dont_redirect": True, "handle_httpstatus_list": [*_REDIRECTS, 404, 410]}
 
 
 class SiteSpider(Spider):
@@ -55,6 +67,8 @@ class SiteSpider(Spider):
     async def start(self) -> AsyncIterator[Request]:
         for url in self.served.start_urls:
             yield Request(self.served.absolute(url), callback=self.parse, errback=self.failed)
+        for url in self._known_articles():
+            yield self._request(self._served_url(url))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[PageItem | Request]:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
@@ -68,9 +82,17 @@ class SiteSpider(Spider):
             if self.seed.is_list(url)
             else "other"
         )
+        gone = None
+        if response.status in _REDIRECTS and kind == "article":
+            target = self._redirect_target(response)
+            if target is not None and self.seed.is_article(target):
+                yield self._request(target)
+            elif target is not None and self._is_home(target):
+                gone = "redirect_home"
         yield PageItem(
             site_id=self.site_id,
             kind=kind,
+            gone=gone,
             fetch=Fetch(
                 url=url,
                 status=response.status,
@@ -84,10 +106,10 @@ class SiteSpider(Spider):
             ),
             text=decoded.text if decoded else "",
         )
-        if decoded is None or response.status >= 400:
+        if decoded is None or response.status >= 300:
             return
         for link in self._links(decoded.text, url):
-            yield Request(link, callback=self.parse, errback=self.failed)
+            yield self._request(link)
 
     def failed(self, failure: Failure) -> None:
         """Network errors and HTTP errors after retries: counted by kind, never silent."""
@@ -102,6 +124,50 @@ class SiteSpider(Spider):
         )
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _request(self, url: str) -> Request:
+        meta = _ARTICLE_META if self.seed.is_article(url) else {}
+        return Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
+
+    def _known_articles(self) -> list[str]:
+        """The site's archived article URLs; none when the archive cannot be read (yet)."""
+        assert self.crawler is not None
+        database_url = self.crawler.settings.get("GONGHUI_DATABASE_URL") or (
+            load_settings().database_url
+        )
+        try:
+            engine = make_engine(database_url)
+        except DatabaseError:
+            return []
+        try:
+            return article_urls(engine, self.site_id)
+        except DatabaseError as exc:  # a first crawl before the pipeline migrated
+            self.logger.info("no archived articles to re-check: %s", exc)
+            return []
+        finally:
+            engine.dispose()
+
+    def _served_url(self, url: str) -> str:
+        own, served = self.seed.origin, self.served.origin
+        return served + url[len(own) :] if own != served and url.startswith(own) else url
+
+    def _redirect_target(self, response: Response) -> str | None:
+        location = response.headers.get("Location")
+        if not location:
+            return None
+        target = urldefrag(urljoin(response.url, location.decode("latin-1").strip())).url
+        return target if self.served.is_allowed(target) else None
+
+    def _is_home(self, url: str) -> bool:
+        """The site's front door: its root, an index page, a start URL or a list page."""
+        path = urlsplit(url).path
+        starts = {urlsplit(self.served.absolute(u)).path for u in self.served.start_urls}
+        return (
+            path in ("", "/")
+            or path.rsplit("/", 1)[-1].startswith(("index.", "default."))
+            or path in starts
+            or self.seed.is_list(url)
+        )
 
     def _page_url(self, url: str) -> str | None:
         served, own = self.served.origin, self.seed.origin

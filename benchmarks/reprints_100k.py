@@ -1,0 +1,764 @@
+#!/usr/bin/env python3
+"""Reprint clustering at 100 k archived articles: time per new article and memory.
+
+    .venv/bin/python benchmarks/reprints_100k.py [--articles 100000] [--queries 1000]
+        [--seed 1] [--database postgresql://postgres@127.0.0.1:5432/postgres] [--readme README.md]
+
+1. A fresh archive database: SQLite in a temp dir, or with ``--database`` a PostgreSQL database
+   ``gonghui_bench_<random>`` created next to the one named (and dropped at the end); migrated
+   with ``archive.db.migrate``.
+2. ``--articles`` synthetic articles built from the seed text of the replica sites
+   (crawler/replica/sites/*/articles.json): every body sentence (cut at 。！？) goes into a pool,
+   an article is 6-20 distinct pool sentences in paragraphs of 1-4, each paragraph carrying a
+   date string or a 2-digit number, spread over the 5 sites. About 2% are planted reprints of an
+   earlier article: on another site, one sentence dropped or replaced, a footer like
+   （西宁市总工会） appended.
+3. Bulk load with Core ``insert()`` executemany (site, run, page, capture, article_text,
+   article_version, lsh_band); texts and band keys are made in worker processes with
+   ``archive.similarity``. The clusters of the loaded articles are *set directly*, not by calling
+   ``index_page`` 100 k times: every pair sharing a band key (the candidates ``index_page`` would
+   see) is verified with ``similarity.is_reprint`` on the exact shingles, the verified pairs are
+   joined (union-find), and ``reprint_cluster`` / ``page.cluster_id`` are written in bulk. The
+   same pass counts how many verified pairs were not planted (false clusters) and how many
+   planted pairs were missed.
+4. ``--queries`` new articles (half planted reprints of loaded ones, half fresh), each in its
+   own session as the store does it: page, capture, text and version rows are added and flushed
+   untimed, then ``reprints.index_page`` is timed, then the session commits. Reported: median,
+   p90, p99 ms; the signature step alone (fingerprint, shingles, MinHash, band keys) and the
+   rest (band lookup, verification, cluster write) apart; recall of the planted reprints and
+   fresh articles wrongly clustered. The queries run in a child process of their own, so its
+   peak RSS is that of a process indexing new articles, not of the loader.
+5. Memory: peak RSS (``resource.getrusage``) of the query process and of the loader,
+   tracemalloc peak over a second, traced pass of the same number of queries (tracing slows
+   Python code several times, so the timed pass runs untraced), database size and lsh_band rows.
+6. One JSON line of results; with ``--readme`` the row of this backend in the table between
+   ``<!-- reprints_100k:begin -->`` and ``<!-- reprints_100k:end -->`` is rewritten (rows of the
+   other backend are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import resource
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from archive import reprints  # noqa: E402
+from archive.db import make_engine, migrate, normalise_url  # noqa: E402
+from archive.models import (  # noqa: E402
+    ArticleText,
+    ArticleVersion,
+    Capture,
+    LshBand,
+    Page,
+    ReprintCluster,
+    Run,
+    Site,
+)
+from archive.similarity import fingerprint_text, is_reprint, shingles, signature  # noqa: E402
+from crawler.replica.data import SITE_IDS, load_site  # noqa: E402
+
+BEGIN, END = "<!-- reprints_100k:begin -->", "<!-- reprints_100k:end -->"
+REPRINT_SHARE = 0.02
+CHUNK = 2000  # articles per worker task and per load transaction
+WARMUP = 20  # queries run (and stored) before the timed ones: imports, caches, opencc
+_SENTENCE = re.compile(r"[^。！？]+[。！？]?")
+_EPOCH = dt.datetime(2016, 1, 1, tzinfo=dt.UTC)
+_SPAN_DAYS = 3650
+FOOTERS = ("西宁市总工会", "青海省总工会", "西安市总工会", "海东市总工会", "格尔木市总工会")
+
+
+# --- synthetic articles -------------------------------------------------------------------
+
+
+class Corpus:
+    """Article i, deterministic from (seed, i) alone, so any process can rebuild any article.
+
+    Articles 0 .. articles-1 are the loaded ones; ``plan[i]`` is the original that article i
+    reprints (always an article that is not itself a reprint) or -1. Query articles use
+    indices from ``articles`` on.
+    """
+
+    def __init__(self, seed: int, articles: int) -> None:
+        self.seed = seed
+        self.sentences, self.titles, self.site_names = _seed_text()
+        self.sites = list(SITE_IDS)
+        rng = random.Random(f"{seed}/plan")
+        plan = [-1] * articles
+        for i in range(10, articles):
+            if rng.random() < REPRINT_SHARE:
+                j = rng.randrange(i)
+                plan[i] = plan[j] if plan[j] >= 0 else j
+        self.plan = plan
+
+    def site(self, i: int) -> int:
+        """Index into ``sites`` of article i; a reprint is on another site than its original."""
+        own = random.Random(f"{self.seed}/site/{i}").randrange(len(self.sites))
+        original = self.plan[i] if i < len(self.plan) else -1
+        if original >= 0 and own == self.site(original):
+            own = (own + 1) % len(self.sites)
+        return own
+
+    def paragraphs(self, i: int) -> list[list[str]]:
+        """The body of a fresh article i: 6-20 pool sentences in paragraphs of 1-4."""
+        rng = random.Random(f"{self.seed}/article/{i}")
+        picks = rng.sample(range(len(self.sentences)), rng.randint(6, 20))
+        paragraphs = []
+        k = 0
+        while k < len(picks):
+            size = rng.randint(1, 4)
+            group = [self.sentences[x] for x in picks[k : k + size]]
+            k += size
+            if rng.random() < 0.5:
+                group[0] = _date_string(rng) + group[0]
+            else:  # a number somewhere inside the first sentence
+                s = group[0]
+                at = rng.randrange(1, len(s))
+                group[0] = f"{s[:at]}{rng.randint(10, 99)}{s[at:]}"
+            paragraphs.append(group)
+        return paragraphs
+
+    def reprint_of(self, paragraphs: list[list[str]], rng: random.Random) -> list[list[str]]:
+        """An edited repost: one sentence dropped or replaced, a footer line appended."""
+        paras = [list(p) for p in paragraphs]
+        spots = [(a, b) for a, p in enumerate(paras) for b in range(len(p))]
+        a, b = rng.choice(spots)
+        if rng.random() < 0.5:
+            del paras[a][b]
+            paras = [p for p in paras if p]
+        else:
+            paras[a][b] = rng.choice(self.sentences)
+        paras.append([f"（{rng.choice(FOOTERS)}）"])
+        return paras
+
+    def article(self, i: int) -> tuple[str, str, str | None]:
+        """(title, body, source) of loaded article i."""
+        original = self.plan[i] if i < len(self.plan) else -1
+        if original < 0:
+            paras, source, title_of = self.paragraphs(i), None, i
+        else:
+            rng = random.Random(f"{self.seed}/reprint/{i}")
+            paras = self.reprint_of(self.paragraphs(original), rng)
+            source, title_of = self.site_names[self.site(original)], original
+        return self.title(title_of), _body(paras), source
+
+    def title(self, i: int) -> str:
+        rng = random.Random(f"{self.seed}/title/{i}")
+        return f"{rng.choice(self.titles)}（{rng.randint(1, 999)}）"
+
+
+def _seed_text() -> tuple[list[str], list[str], list[str]]:
+    sentences: list[str] = []
+    seen: set[str] = set()
+    titles, names = [], []
+    for site_id in SITE_IDS:
+        site = load_site(site_id)
+        names.append(site.name)
+        for article in site.articles:
+            titles.append(article.title)
+            for paragraph in article.body:
+                for s in _SENTENCE.findall(paragraph):
+                    s = s.strip()
+                    if len(s) >= 4 and s not in seen:
+                        seen.add(s)
+                        sentences.append(s)
+    return sentences, titles, names
+
+
+def _date_string(rng: random.Random) -> str:
+    y, m, d = rng.randint(2015, 2025), rng.randint(1, 12), rng.randint(1, 28)
+    return rng.choice(
+        (f"{y}年{m}月{d}日，", f"{m}月{d}日，", f"{y}年{m}月，", f"{m}月{d}日上午，", f"{y}-{m:02d}-{d:02d}，")
+    )
+
+
+def _body(paragraphs: list[list[str]]) -> str:
+    return "\n".join("".join(p) for p in paragraphs)
+
+
+def _keys(title: str, body: str) -> list[int]:
+    return signature(shingles(fingerprint_text(title, body))).band_keys()
+
+
+# --- worker processes (text and signatures) -------------------------------------------------
+
+_CORPUS: Corpus | None = None
+
+
+def _init_worker(seed: int, articles: int) -> None:
+    global _CORPUS
+    _CORPUS = Corpus(seed, articles)
+
+
+def _make_chunk(start: int, stop: int) -> list[tuple[int, int, str, str, str | None, list[int]]]:
+    assert _CORPUS is not None
+    out = []
+    for i in range(start, stop):
+        title, body, source = _CORPUS.article(i)
+        out.append((i, _CORPUS.site(i), title, body, source, _keys(title, body)))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _shingles_of(i: int) -> np.ndarray:
+    assert _CORPUS is not None
+    title, body, _ = _CORPUS.article(i)
+    return shingles(fingerprint_text(title, body))
+
+
+def _verify(pairs: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    return [(a, b, is_reprint(_shingles_of(a), _shingles_of(b))) for a, b in pairs]
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+def _now(i: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(seconds=i * _SPAN_DAYS * 86400 // 100_000)
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def _rows(
+    i: int, site_id: str, run_id: int, title: str, body: str, source: str | None
+) -> tuple[dict, dict, dict, dict]:
+    """page, capture, article_text, article_version rows of loaded article i (ids i + 1)."""
+    pid, when = i + 1, _now(i)
+    url = f"http://{site_id}.bench.invalid/a/{pid}.html"
+    page = {
+        "id": pid,
+        "site_id": site_id,
+        "canonical_url": url,
+        "url": url,
+        "first_seen_at": when,
+        "last_seen_at": when,
+        "last_status": 200,
+    }
+    capture = {
+        "id": pid,
+        "page_id": pid,
+        "run_id": run_id,
+        "url": url,
+        "fetched_at": when,
+        "http_status": 200,
+        "headers": [],
+        "content_type": "text/html; charset=utf-8",
+        "payload_sha256": _sha("payload", pid),
+        "payload_length": len(body.encode()),
+        "warc_filename": "bench/none.warc.gz",  # no WARC in this benchmark
+        "warc_offset": 0,
+        "warc_length": 0,
+    }
+    article_text = {
+        "id": pid,
+        "body_sha256": _sha("body", pid, body),  # with the id: two equal reposts stay apart
+        "body": body,
+        "body_hans": None,
+        "created_at": when,
+    }
+    version = {
+        "id": pid,
+        "page_id": pid,
+        "version_no": 1,
+        "capture_id": pid,
+        "last_capture_id": pid,
+        "content_sha256": _sha("content", title, body, source),
+        "change_class": "new",
+        "text_id": pid,
+        "title": title,
+        "published": when.date(),
+        "source": source,
+        "captions": [],
+        "first_seen_at": when,
+        "last_seen_at": when,
+        "script": "hans",
+    }
+    return page, capture, article_text, version
+
+
+def load(engine: Engine, corpus: Corpus, articles: int, workers: int) -> dict[str, Any]:
+    """Bulk-load the synthetic archive and its clusters; figures of the load."""
+    t0 = time.perf_counter()
+    sites = [load_site(s) for s in corpus.sites]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Site.__table__),
+            [
+                {"id": s.site_id, "name": s.name, "base_url": f"http://{s.site_id}.bench.invalid/",
+                 "created_at": _EPOCH}
+                for s in sites
+            ],
+        )
+        conn.execute(
+            insert(Run.__table__),
+            [
+                {"id": n + 1, "site_id": s.site_id, "trigger": "manual", "status": "finished",
+                 "started_at": _EPOCH, "finished_at": _EPOCH}
+                for n, s in enumerate(sites)
+            ],
+        )
+    keys = np.zeros((articles, 30), dtype=np.int64)
+    chunks = [(a, min(a + CHUNK, articles)) for a in range(0, articles, CHUNK)]
+    t_sign = 0.0
+    tables = (Page.__table__, Capture.__table__, ArticleText.__table__, ArticleVersion.__table__)
+    with _pool(workers, corpus) as pool:
+        for chunk in pool.map(_make_chunk, *zip(*chunks, strict=True)) if pool else (
+            _make_chunk(a, b) for a, b in chunks
+        ):
+            batches: tuple[list[dict], ...] = ([], [], [], [], [])
+            for i, site, title, body, source, band_keys in chunk:
+                for batch, row in zip(
+                    batches, _rows(i, corpus.sites[site], site + 1, title, body, source),
+                    strict=False,
+                ):
+                    batch.append(row)
+                keys[i, : len(band_keys)] = band_keys
+                batches[4].extend(
+                    {"page_id": i + 1, "band": b, "key": k} for b, k in enumerate(band_keys)
+                )
+            with engine.begin() as conn:
+                for table, batch in zip((*tables, LshBand.__table__), batches, strict=True):
+                    conn.execute(insert(table), batch)
+        t_rows = time.perf_counter() - t0
+
+        # The clusters: every pair sharing a band key, verified on the exact shingles.
+        t1 = time.perf_counter()
+        pairs = _candidate_pairs(keys)
+        batches_of_pairs = [pairs[k : k + 5000] for k in range(0, len(pairs), 5000)]
+        verified = []
+        for result in (pool.map(_verify, batches_of_pairs) if pool else map(_verify, batches_of_pairs)):
+            verified.extend((a, b) for a, b, ok in result if ok)
+        t_sign += time.perf_counter() - t1
+
+    def origin(i: int) -> int:
+        return corpus.plan[i] if corpus.plan[i] >= 0 else i
+
+    planted = {(corpus.plan[i], i) for i in range(articles) if corpus.plan[i] >= 0}
+    found = {(a, b) for a, b in verified if origin(a) == origin(b)}
+    false_pairs = [(a, b) for a, b in verified if origin(a) != origin(b)]
+    parent = list(range(articles))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in verified:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[int, list[int]] = defaultdict(list)
+    for a, b in verified:
+        for x in (a, b):
+            members[root(x)].append(x)
+    clusters = [sorted(set(m)) for _, m in sorted(members.items())]
+    false_clusters = sum(1 for m in clusters if len({origin(x) for x in m}) > 1)
+    with engine.begin() as conn:
+        if clusters:
+            conn.execute(
+                insert(ReprintCluster.__table__),
+                [
+                    {"id": n + 1, "original_page_id": m[0] + 1, "size": len(m),
+                     "created_at": _EPOCH, "updated_at": _EPOCH}
+                    for n, m in enumerate(clusters)
+                ],
+            )
+            table = Page.__table__
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("pid"))
+                .values(cluster_id=bindparam("cid")),
+                [{"pid": x + 1, "cid": n + 1} for n, m in enumerate(clusters) for x in m],
+            )
+        if conn.dialect.name == "postgresql":
+            # Ids were given explicitly; the store's inserts take theirs from the sequences.
+            for name in ("run", "page", "capture", "article_text", "article_version",
+                         "reprint_cluster"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+                    )
+                )
+            conn.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load
+    # Pairs of planted reprints of one original (two reposts of it) count as found, too.
+    planted_found = sum(1 for a, b in planted if root(a) == root(b))
+    return {
+        "load_s": round(time.perf_counter() - t0, 1),
+        "load_rows_s": round(t_rows, 1),
+        "load_cluster_s": round(t_sign, 1),
+        "planted_loaded": len(planted),
+        "planted_loaded_clustered": planted_found,
+        "candidate_pairs_loaded": len(pairs),
+        "verified_pairs_loaded": len(verified),
+        "verified_planted_pairs_loaded": len(found),
+        "false_pairs_loaded": len(false_pairs),
+        "clusters_loaded": len(clusters),
+        "false_clusters_loaded": false_clusters,
+    }
+
+
+def _candidate_pairs(keys: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs of articles sharing a band key (keys carry the band, so one column does)."""
+    flat = keys.ravel()
+    owner = np.repeat(np.arange(keys.shape[0]), keys.shape[1])
+    order = np.argsort(flat, kind="stable")
+    flat, owner = flat[order], owner[order]
+    same = np.flatnonzero(flat[1:] == flat[:-1])
+    pairs: set[tuple[int, int]] = set()
+    if len(same):
+        # runs of equal keys
+        starts = same[np.concatenate(([True], np.diff(same) > 1))]
+        for s in starts:
+            e = s + 1
+            while e < len(flat) and flat[e] == flat[s]:
+                e += 1
+            ids = sorted(set(owner[s:e].tolist()))
+            pairs.update((a, b) for n, a in enumerate(ids) for b in ids[n + 1 :])
+    return sorted(pairs)
+
+
+class _pool:
+    """A process pool for text and signatures (None with one worker)."""
+
+    def __init__(self, workers: int, corpus: Corpus) -> None:
+        self.workers, self.corpus, self.executor = workers, corpus, None
+
+    def __enter__(self) -> cf.ProcessPoolExecutor | None:
+        if self.workers <= 1:
+            global _CORPUS
+            _CORPUS = self.corpus
+            return None
+        self.executor = cf.ProcessPoolExecutor(
+            self.workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.corpus.seed, len(self.corpus.plan)),
+        )
+        return self.executor
+
+    def __exit__(self, *exc: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
+
+
+# --- the measured part (a child process of its own) -----------------------------------------
+
+
+def run_queries(url: str, seed: int, articles: int, queries: int) -> dict[str, Any]:
+    """Index ``queries`` new articles one by one, timed; then the same again, traced."""
+    engine = make_engine(url)
+    corpus = Corpus(seed, articles)
+    stats: dict[str, float] = defaultdict(float)
+    page_shingles, join = reprints._page_shingles, reprints._join
+
+    def timed_page_shingles(session: Session, page_id: int) -> Any:
+        t = time.perf_counter()
+        try:
+            return page_shingles(session, page_id)
+        finally:
+            stats["verify"] += time.perf_counter() - t
+            stats["candidates"] += 1
+
+    def timed_join(session: Session, page: Page, matches: list[int]) -> int:
+        t = time.perf_counter()
+        try:
+            return join(session, page, matches)
+        finally:
+            stats["join"] += time.perf_counter() - t
+
+    reprints._page_shingles, reprints._join = timed_page_shingles, timed_join  # type: ignore[assignment]
+    with Session(engine) as session:
+        run = Run(site_id=corpus.sites[0], trigger="manual", status="running", started_at=_now(0))
+        session.add(run)
+        session.commit()
+        run_id = run.id
+        next_id = (session.scalar(select(func.max(Page.id))) or 0) + 1
+
+    def one(q: int, timed: list[dict] | None) -> None:
+        nonlocal next_id
+        n = articles + q  # the query's own index: fresh texts never loaded
+        rng = random.Random(f"{seed}/query/{q}")
+        kind = "reprint" if q % 2 == 0 else "fresh"
+        if kind == "reprint":
+            j = rng.randrange(articles)
+            j = corpus.plan[j] if corpus.plan[j] >= 0 else j
+            paras = corpus.reprint_of(corpus.paragraphs(j), rng)
+            title, body, source = corpus.title(j), _body(paras), corpus.site_names[corpus.site(j)]
+            site = (corpus.site(j) + 1 + rng.randrange(len(corpus.sites) - 1)) % len(corpus.sites)
+        else:
+            j, site = -1, corpus.site(n)
+            title, body, source = corpus.title(n), _body(corpus.paragraphs(n)), None
+        t = time.perf_counter()
+        _keys(title, body)
+        t_sig = time.perf_counter() - t
+        site_id = corpus.sites[site]
+        now = dt.datetime.now(dt.UTC)
+        pid = next_id
+        next_id += 1
+        with Session(engine) as session:
+            url_ = f"http://{site_id}.bench.invalid/q/{pid}.html"
+            page = Page(
+                id=pid, site_id=site_id, canonical_url=url_, url=url_, first_seen_at=now,
+                last_seen_at=now, last_status=200,
+            )
+            session.add(page)
+            session.flush()
+            capture = Capture(
+                page_id=pid, run_id=run_id, url=url_, fetched_at=now, http_status=200, headers=[],
+                content_type="text/html; charset=utf-8", payload_sha256=_sha("payload", pid),
+                payload_length=len(body.encode()), warc_filename="bench/none.warc.gz",
+                warc_offset=0, warc_length=0,
+            )
+            article_text = ArticleText(body_sha256=_sha("body", pid, body), body=body, created_at=now)
+            session.add_all([capture, article_text])
+            session.flush()
+            session.add(
+                ArticleVersion(
+                    page_id=pid, version_no=1, capture_id=capture.id,
+                    last_capture_id=capture.id, content_sha256=_sha("content", title, body),
+                    change_class="new", text_id=article_text.id, title=title,
+                    published=now.date(), source=source, captions=[], first_seen_at=now,
+                    last_seen_at=now, script="hans",
+                )
+            )
+            session.flush()
+            before = dict(stats)
+            t = time.perf_counter()
+            cluster_id = reprints.index_page(session, page, title, body)
+            t_index = time.perf_counter() - t
+            t = time.perf_counter()
+            session.commit()
+            t_commit = time.perf_counter() - t
+            expected = (
+                session.scalar(select(Page.cluster_id).where(Page.id == j + 1)) if j >= 0 else None
+            )
+        if timed is not None:
+            timed.append(
+                {
+                    "kind": kind,
+                    "index": t_index,
+                    "signature": t_sig,
+                    "verify": stats["verify"] - before.get("verify", 0.0),
+                    "join": stats["join"] - before.get("join", 0.0),
+                    "candidates": stats["candidates"] - before.get("candidates", 0.0),
+                    "commit": t_commit,
+                    "ok": (cluster_id is not None and cluster_id == expected)
+                    if kind == "reprint"
+                    else cluster_id is None,
+                }
+            )
+
+    for q in range(WARMUP):
+        one(10 * queries + q, None)  # indices apart from the measured ones
+    timed: list[dict] = []
+    rss_before = _rss_now_mb()
+    for q in range(queries):
+        one(q, timed)
+    tracemalloc.start()
+    for q in range(queries, 2 * queries):
+        one(q, None)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = _db_size(engine)
+    engine.dispose()
+
+    def ms(values: list[float], p: float) -> float:
+        return round(float(np.percentile(values, p)) * 1000, 3)
+
+    index = [r["index"] for r in timed]
+    reprint_rows = [r for r in timed if r["kind"] == "reprint"]
+    fresh_rows = [r for r in timed if r["kind"] == "fresh"]
+    rest = [r["index"] - r["signature"] for r in timed]
+    return {
+        "queries": len(timed),
+        "median_ms": ms(index, 50),
+        "p90_ms": ms(index, 90),
+        "p99_ms": ms(index, 99),
+        "mean_ms": round(statistics.fmean(index) * 1000, 3),
+        "median_ms_reprint": ms([r["index"] for r in reprint_rows], 50),
+        "median_ms_fresh": ms([r["index"] for r in fresh_rows], 50),
+        "signature_median_ms": ms([r["signature"] for r in timed], 50),
+        "lookup_verify_join_median_ms": ms(rest, 50),
+        "verify_median_ms": ms([r["verify"] for r in timed], 50),
+        "join_median_ms_reprint": ms([r["join"] for r in reprint_rows], 50),
+        "lookup_median_ms": ms([r["index"] - r["signature"] - r["verify"] - r["join"] for r in timed], 50),
+        "candidates_mean": round(statistics.fmean(r["candidates"] for r in timed), 2),
+        "candidates_mean_fresh": round(statistics.fmean(r["candidates"] for r in fresh_rows), 2),
+        "commit_median_ms": ms([r["commit"] for r in timed], 50),
+        "recall": f"{sum(r['ok'] for r in reprint_rows)}/{len(reprint_rows)}",
+        "fresh_wrongly_clustered": sum(not r["ok"] for r in fresh_rows),
+        "rss_before_queries_mb": rss_before,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "tracemalloc_peak_mb": round(traced_peak / 2**20, 2),
+        **size,
+    }
+
+
+def _rss_now_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _db_size(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        rows = conn.scalar(select(func.count()).select_from(LshBand))
+        if conn.dialect.name == "postgresql":
+            db = conn.scalar(text("SELECT pg_database_size(current_database())"))
+            bands = conn.scalar(text("SELECT pg_total_relation_size('lsh_band')"))
+        else:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            page_size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+            db = conn.exec_driver_sql("PRAGMA page_count").scalar() * page_size
+            try:
+                bands = conn.exec_driver_sql(
+                    "SELECT SUM(pgsize) FROM dbstat WHERE tbl_name = 'lsh_band'"
+                ).scalar()
+            except Exception:  # SQLite built without dbstat
+                bands = None
+    return {
+        "lsh_band_rows": rows,
+        "db_mb": round(db / 2**20, 1),
+        "lsh_band_mb": round(bands / 2**20, 1) if bands else None,
+    }
+
+
+# --- driver ----------------------------------------------------------------------------------
+
+
+def _pg_database(url: str) -> tuple[str, Any]:
+    """Create ``gonghui_bench_<random>`` on the server of ``url``; (its URL, a dropper)."""
+    import psycopg
+
+    base = normalise_url(url)
+    name = f"gonghui_bench_{secrets.token_hex(4)}"
+    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def update_readme(path: Path, result: dict[str, Any]) -> None:
+    columns = (
+        ("backend", "backend"),
+        ("articles", "articles"),
+        ("lsh_band_rows", "lsh_band rows"),
+        ("median_ms", "median ms"),
+        ("p90_ms", "p90 ms"),
+        ("p99_ms", "p99 ms"),
+        ("signature_median_ms", "signature ms"),
+        ("lookup_verify_join_median_ms", "lookup+verify ms"),
+        ("candidates_mean", "candidates"),
+        ("recall", "reprints found"),
+        ("fresh_wrongly_clustered", "fresh clustered"),
+        ("false_clusters_loaded", "false clusters (load)"),
+        ("peak_rss_mb", "peak RSS MB"),
+        ("tracemalloc_peak_mb", "tracemalloc MB"),
+        ("db_mb", "DB MB"),
+    )
+    head = "| " + " | ".join(label for _, label in columns) + " |"
+    row = "| " + " | ".join(str(result.get(key, "-")) for key, _ in columns) + " |"
+    content = path.read_text(encoding="utf-8")
+    if BEGIN not in content or END not in content:
+        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers")
+    before, rest = content.split(BEGIN, 1)
+    inside, after = rest.split(END, 1)
+    kept = [
+        line
+        for line in inside.strip().splitlines()[2:]
+        if line.startswith("|") and line.split("|")[1].strip() != result["backend"]
+    ]
+    rows = sorted([*kept, row], key=lambda line: line.split("|")[1].strip() != "SQLite")
+    lines = [head, "|---" * len(columns) + "|", *rows]
+    path.write_text(f"{before}{BEGIN}\n" + "\n".join(lines) + f"\n{END}{after}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--readme", type=Path, help="rewrite this README's table")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="reprints_100k_") as tmp:
+        drop = None
+        if args.database:
+            url, drop = _pg_database(args.database)
+        else:
+            url = f"sqlite:///{tmp}/archive.sqlite"
+        try:
+            migrate(url)
+            engine = make_engine(url)
+            corpus = Corpus(args.seed, args.articles)
+            loaded = load(engine, corpus, args.articles, args.workers)
+            backend = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+            server = (
+                engine.dialect.server_version_info
+                if backend == "PostgreSQL"
+                else tuple(map(int, __import__("sqlite3").sqlite_version.split(".")))
+            )
+            engine.dispose()
+            with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as child:
+                measured = child.submit(
+                    run_queries, url, args.seed, args.articles, args.queries
+                ).result()
+        finally:
+            if drop is not None:
+                drop()
+    result = {
+        "backend": backend,
+        "server_version": ".".join(map(str, server or ())),
+        "articles": args.articles,
+        "seed_sentences": len(corpus.sentences),
+        "seed": args.seed,
+        **loaded,
+        **measured,
+        "loader_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    if args.readme:
+        update_readme(args.readme, result)
+
+
+if __name__ == "__main__":
+    main()
