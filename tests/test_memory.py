@@ -56,7 +56,8 @@ def test_each_kind_of_change_gets_its_class(archive, runs):
     store(archive, runs, "xnzgh", XN_URL, typo, at=day(1))
     longer = make_fields(
         title=TITLE,
-        body=typo.body + "\n会议要求，各级工会要把握新形势新任务，推动工会工作不断迈上新台阶，为职工群众办实事解难题。",
+        body=typo.body
+        + "\n会议要求，各级工会要把握新形势新任务，推动工会工作不断迈上新台阶，为职工群众办实事解难题。",
         source="西宁市总工会",
     )
     store(archive, runs, "xnzgh", XN_URL, longer, at=day(2))
@@ -95,7 +96,9 @@ def test_removal_of_a_page_never_archived_records_nothing(archive, runs):
 def test_identical_text_on_two_pages_is_stored_once(archive, runs):
     fields = make_fields(title=TITLE, body=BODY)
     store(archive, runs, "xnzgh", XN_URL, fields)
-    store(archive, runs, "qhzgh", QH_URL, make_fields(title=TITLE, body=BODY, source="西宁市总工会"))
+    store(
+        archive, runs, "qhzgh", QH_URL, make_fields(title=TITLE, body=BODY, source="西宁市总工会")
+    )
     with archive.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(ArticleText)) == 1
         assert conn.scalar(select(func.count()).select_from(ArticleVersion)) == 2
@@ -111,7 +114,9 @@ def test_a_repost_on_another_site_joins_a_cluster_that_names_the_original(archiv
         published=dt.date(2024, 5, 3),
     )
     store(archive, runs, "qhzgh", QH_URL, repost, at=day(1))
-    store(archive, runs, "xazgh", XA_URL, make_fields(title=OTHER.title, body="\n".join(OTHER.body)))
+    store(
+        archive, runs, "xazgh", XA_URL, make_fields(title=OTHER.title, body="\n".join(OTHER.body))
+    )
     [cluster] = reprint_clusters(archive.engine)
     assert {m.url for m in cluster.members} == {XN_URL, QH_URL}
     assert cluster.original.url == XN_URL
@@ -129,7 +134,12 @@ def test_clusters_and_the_index_survive_a_restart(archive, runs, database_url, t
         with reopened.engine.connect() as conn:
             assert conn.scalar(select(func.count()).select_from(ReprintCluster)) == 1
             assert conn.scalar(select(func.count(func.distinct(LshBand.page_id)))) == 2
-            assert conn.scalar(select(func.count()).select_from(Page).where(Page.cluster_id.is_not(None))) == 2
+            assert (
+                conn.scalar(
+                    select(func.count()).select_from(Page).where(Page.cluster_id.is_not(None))
+                )
+                == 2
+            )
     finally:
         reopened.close()
 
@@ -151,7 +161,10 @@ def test_migration_0003_moves_bodies_into_shared_texts_and_rehashes(database_url
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0002")
             now = "2024-05-01 08:00:00"
-            conn.execute(text("INSERT INTO site VALUES ('xnzgh', '西宁市总工会', 'http://x/', :t)"), {"t": now})
+            conn.execute(
+                text("INSERT INTO site VALUES ('xnzgh', '西宁市总工会', 'http://x/', :t)"),
+                {"t": now},
+            )
             conn.execute(
                 text(
                     "INSERT INTO run (id, site_id, trigger, status, started_at, pages_fetched,"
@@ -176,8 +189,11 @@ def test_migration_0003_moves_bodies_into_shared_texts_and_rehashes(database_url
                     ),
                     {"p": pid, "t": now},
                 )
-            rows = [(1, 1, 1, "第一段。\n第二段。"), (2, 1, 2, "第一段。\n第二段，改了。"),
-                    (3, 2, 1, "  第一段。\r\n第二段。")]
+            rows = [
+                (1, 1, 1, "第一段。\n第二段。"),
+                (2, 1, 2, "第一段。\n第二段，改了。"),
+                (3, 2, 1, "  第一段。\r\n第二段。"),
+            ]
             for vid, pid, no, body in rows:
                 conn.execute(
                     text(
@@ -199,4 +215,6 @@ def test_migration_0003_moves_bodies_into_shared_texts_and_rehashes(database_url
         engine.dispose()
     assert [(r[0], r[1]) for r in got] == [(1, "new"), (2, "substantive_edit"), (3, "new")]
     assert got[0][2] == got[2][2] != got[1][2]  # whitespace-only difference: one text
-    assert got[0][3] == content_sha256(make_fields(title="标题", body="第一段。\n第二段。", source=None))
+    assert got[0][3] == content_sha256(
+        make_fields(title="标题", body="第一段。\n第二段。", source=None)
+    )

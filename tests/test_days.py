@@ -1,0 +1,155 @@
+"""Crawl, advance the replica a day, crawl again, over every day of the replica's timeline: the
+archive's versions, change classes, removals and reprint clusters equal the replica's ground
+truth of each day, on SQLite and PostgreSQL. The real spider, in `gonghui crawl` subprocesses."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db import make_engine
+from archive.models import ArticleVersion, Page, ReprintCluster, Run
+from crawler.replica.server import ReplicaServer
+from crawler.replica.timeline import LAST_DAY, DayTruth, day_truth
+from tests.test_crawl import gonghui
+
+pytestmark = pytest.mark.slow
+
+Key = tuple[str, str]  # (site_id, path)
+
+
+@dataclass
+class Snapshot:
+    """What the archive holds after one day's crawl."""
+
+    pages: dict[Key, tuple[tuple[str, ...], str | None]]  # classes oldest first, removal
+    clusters: set[tuple[frozenset[Key], Key | None]]  # members, original
+    new_versions: int  # in that day's runs
+    removals: int
+    output: str
+
+
+def _key(page: Page) -> Key:
+    return page.site_id, "/" + page.url.split("/", 3)[3]
+
+
+def snapshot(database_url: str, output: str) -> Snapshot:
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        pages = {p.id: p for p in session.scalars(select(Page))}
+        classes: dict[int, list[str]] = {}
+        for page_id, change in session.execute(
+            select(ArticleVersion.page_id, ArticleVersion.change_class).order_by(
+                ArticleVersion.page_id, ArticleVersion.version_no
+            )
+        ):
+            classes.setdefault(page_id, []).append(change)
+        members: dict[int, set[Key]] = {}
+        for p in pages.values():
+            if p.cluster_id is not None:
+                members.setdefault(p.cluster_id, set()).add(_key(p))
+        clusters = {
+            (
+                frozenset(members[c.id]),
+                _key(pages[c.original_page_id]) if c.original_page_id else None,
+            )
+            for c in session.scalars(select(ReprintCluster))
+            if c.id in members
+        }
+        last_runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(5)).all()
+        result = Snapshot(
+            {_key(pages[pid]): (tuple(cs), pages[pid].removal) for pid, cs in classes.items()},
+            clusters,
+            sum(r.new_versions for r in last_runs),
+            sum(r.removals for r in last_runs),
+            output,
+        )
+    engine.dispose()
+    return result
+
+
+@pytest.fixture(scope="module")
+def days(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Snapshot]]:
+    """One crawl per replica day, then a second crawl of the last day."""
+    warc = tmp_path_factory.mktemp("days") / "warc"
+    snapshots = []
+    with ReplicaServer() as replica:
+        origins = [f"--origin={site}={origin}" for site, origin in replica.origins.items()]
+        for day in [*range(LAST_DAY + 1), LAST_DAY]:
+            replica.set_day(day)
+            done = gonghui(
+                "crawl", "--all", *origins, database_url=module_database_url, warc_dir=warc
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            snapshots.append(snapshot(module_database_url, done.stdout))
+    yield snapshots
+
+
+def expected(truth: DayTruth) -> dict[Key, tuple[tuple[str, ...], str | None]]:
+    return {key: (tuple(state.versions), state.removal) for key, state in truth.pages.items()}
+
+
+@pytest.mark.parametrize("day", range(LAST_DAY + 1))
+def test_versions_change_classes_and_removals_equal_the_truth_of_each_day(days, day):
+    # Every day changes counters, a footer and whitespace on pages the truth leaves alone:
+    # equality here also says those changes made no version.
+    assert days[day].pages == expected(day_truth(day))
+
+
+@pytest.mark.parametrize("day", range(LAST_DAY + 1))
+def test_reprint_clusters_and_their_originals_equal_the_truth_of_each_day(days, day):
+    truth = {(c.members, c.original) for c in day_truth(day).reprints}
+    assert days[day].clusters == truth
+
+
+def _pairs(clusters) -> set[frozenset[Key]]:
+    return {frozenset(p) for members, _ in clusters for p in itertools.combinations(members, 2)}
+
+
+def test_reprint_detection_precision_and_recall_on_the_planted_reprints(days):
+    truth = _pairs({(c.members, c.original) for c in day_truth(LAST_DAY).reprints})
+    found = _pairs(days[LAST_DAY].clusters)
+    precision = len(found & truth) / len(found) if found else 1.0
+    recall = len(found & truth) / len(truth)
+    assert precision >= 0.98 and recall >= 0.95, (precision, recall, found ^ truth)
+    mirror = {
+        k for k in (m for c in day_truth(LAST_DAY).reprints for m in c.members) if k[0] == "tibet3"
+    }
+    assert mirror and all(any(k in p for p in found) for k in mirror)  # the zh-Hant copy too
+
+
+def test_two_articles_on_one_topic_from_two_cities_are_not_merged(days):
+    state = day_truth(LAST_DAY).pages
+    topic = [k for k, s in state.items() if s.article and "金秋助学" in s.article.title]
+    assert {site for site, _ in topic} >= {"xazgh", "xnzgh"}
+    for a, b in itertools.combinations(topic, 2):
+        assert frozenset((a, b)) not in _pairs(days[LAST_DAY].clusters)
+
+
+def test_removals_are_counted_in_the_runs_and_never_lose_the_last_text(days, module_database_url):
+    assert sum(s.removals for s in days) == sum(
+        c.count("removed") for c, _ in days[LAST_DAY].pages.values()
+    )
+    engine = make_engine(module_database_url)
+    with Session(engine) as session:
+        for page in session.scalars(select(Page).where(Page.removal.is_not(None))):
+            last = session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.page_id == page.id)
+                .order_by(ArticleVersion.version_no.desc())
+            ).first()
+            assert last.change_class == "removed" and last.body and last.title
+    engine.dispose()
+
+
+def test_a_recrawl_with_nothing_changed_adds_no_version(days):
+    again = days[-1]
+    assert again.new_versions == 0 and again.removals == 0
+    assert again.pages == days[LAST_DAY].pages and again.clusters == days[LAST_DAY].clusters
