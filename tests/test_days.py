@@ -153,3 +153,60 @@ def test_a_recrawl_with_nothing_changed_adds_no_version(days):
     again = days[-1]
     assert again.new_versions == 0 and again.removals == 0
     assert again.pages == days[LAST_DAY].pages and again.clusters == days[LAST_DAY].clusters
+
+
+def _page_url(database_url: str, classes: tuple[str, ...]) -> str:
+    """The URL of an archived page whose versions have exactly these classes."""
+    key = next(k for k, s in day_truth(LAST_DAY).pages.items() if tuple(s.versions) == classes)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        url = next(p.url for p in session.scalars(select(Page)) if _key(p) == key)
+    engine.dispose()
+    return url
+
+
+def test_history_lists_a_removal_and_a_restoration_with_how_the_page_went(
+    days, module_database_url, tmp_path
+):
+    url = _page_url(module_database_url, ("new", "removed", "restored"))
+    done = gonghui("history", url, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [
+        n for n in ("new", "removed (http_", "restored") if not any(n in ln for ln in lines)
+    ] == []
+    assert f"{url}: live" in done.stdout  # restored: no longer marked removed
+
+
+def test_diff_marks_a_typo_fix_inside_its_sentence(days, module_database_url, tmp_path):
+    url = _page_url(module_database_url, ("new", "minor_edit"))
+    done = gonghui("diff", url, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    changed = [ln for ln in done.stdout.splitlines() if ln.startswith("~ ")]
+    assert len(changed) == 1 and "[-" in changed[0] and "{+" in changed[0], done.stdout
+    assert "--- v1 new" in done.stdout and "+++ v2 minor_edit" in done.stdout
+
+
+def test_reprints_lists_each_cluster_with_its_original_first(days, module_database_url, tmp_path):
+    done = gonghui("reprints", database_url=module_database_url, warc_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"Reprint clusters: {len(day_truth(LAST_DAY).reprints)}" in done.stdout
+    assert done.stdout.count("original") == len(day_truth(LAST_DAY).reprints)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("history", "http://127.0.0.1:8601/never/archived.html"),
+        ("diff", "http://127.0.0.1:8601/never/archived.html"),
+        ("history", "not a url"),
+        ("diff", "{page}", "1", "99"),
+    ],
+)
+def test_unknown_urls_and_versions_get_one_error_line(days, module_database_url, tmp_path, args):
+    page = _page_url(module_database_url, ("new", "minor_edit"))
+    args = tuple(a.replace("{page}", page) for a in args)
+    done = gonghui(*args, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr + done.stdout

@@ -112,7 +112,7 @@ def diff_command(
         out.print("(the body is the same)")
         lines = []
     for tag, line in lines:
-        out.print(Text(line, style=styles.get(tag, "")))
+        out.print(Text(line, style=styles.get(tag, "")), soft_wrap=True)
 
 
 @click.command(name="reprints")
