@@ -210,3 +210,37 @@ def test_unknown_urls_and_versions_get_one_error_line(days, module_database_url,
     assert done.returncode != 0
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_export_carries_cluster_ids_removals_and_change_classes(
+    days, module_database_url, tmp_path
+):
+    import json
+
+    done = gonghui(
+        "export",
+        "--format",
+        "jsonl",
+        "-o",
+        "-",
+        database_url=module_database_url,
+        warc_dir=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    groups: dict[int, set[Key]] = {}
+    for row in rows:
+        if row["cluster_id"] is not None:
+            groups.setdefault(row["cluster_id"], set()).add(
+                (row["site_id"], "/" + row["url"].split("/", 3)[3])
+            )
+    assert {frozenset(g) for g in groups.values()} == {
+        c.members for c in day_truth(LAST_DAY).reprints
+    }
+    truth = day_truth(LAST_DAY).pages
+    for row in rows:
+        state = truth[(row["site_id"], "/" + row["url"].split("/", 3)[3])]
+        assert row["removal"] == state.removal and (row["removed_at"] is None) == (
+            state.removal is None
+        )
+        assert row["change_class"] == state.versions[-1]
