@@ -31,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -183,9 +184,23 @@ class LshBand(Base):
     __tablename__ = "lsh_band"
     __table_args__ = (Index("ix_lsh_band_key", "key"),)
 
-    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), primary_key=True, index=True)
+    # The primary key (page_id, band) also serves "the bands of this page": no second index.
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     key: Mapped[int] = mapped_column(BigInteger)
+
+
+class MinHashSignature(Base):
+    """The MinHash of a page's current text: NUM_PERM uint32 values, little-endian (512 bytes).
+
+    Kept so that a candidate's similarity can be estimated without reading and shingling its
+    text (``archive.reprints.ESTIMATE_FLOOR``).
+    """
+
+    __tablename__ = "minhash"
+
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), primary_key=True)
+    hashvalues: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Capture(Base):

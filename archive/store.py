@@ -238,7 +238,13 @@ class Archive:
             page.removed_at = page.removal = None
             session.flush()
             if current is None or current.text_id != text.id or current.title != fields.title:
-                reprints.index_page(session, page, fields.hans_title, fields.hans_body)
+                reprints.index_page(
+                    session,
+                    page,
+                    fields.hans_title,
+                    fields.hans_body,
+                    first_text=current is None,
+                )
             return VersionOutcome(
                 capture.page_id, version.id, version.version_no, True, change_class
             )
@@ -361,9 +367,7 @@ def _text_for(session: Session, fields: ArticleFields) -> ArticleText:
         with session.begin_nested():
             session.add(text)
     except IntegrityError:
-        return session.scalars(
-            select(ArticleText).where(ArticleText.body_sha256 == digest)
-        ).one()
+        return session.scalars(select(ArticleText).where(ArticleText.body_sha256 == digest)).one()
     return text
 
 

@@ -144,6 +144,39 @@ def test_clusters_and_the_index_survive_a_restart(archive, runs, database_url, t
         reopened.close()
 
 
+def test_reindex_clusters_an_archive_written_before_the_index(
+    archive, runs, database_url, tmp_path
+):
+    """An upgraded archive has versions but no band keys or signatures: --reindex builds them."""
+    from sqlalchemy import delete, update
+
+    from archive.models import MinHashSignature
+    from tests.test_crawl import gonghui
+
+    store(archive, runs, "xnzgh", XN_URL, make_fields(title=TITLE, body=BODY))
+    store(
+        archive, runs, "qhzgh", QH_URL, make_fields(title=TITLE, body=BODY + "\n（西宁市总工会）")
+    )
+    store(
+        archive, runs, "xazgh", XA_URL, make_fields(title=OTHER.title, body="\n".join(OTHER.body))
+    )
+    with archive.engine.begin() as conn:  # what 0003 and 0004 leave: an empty index
+        conn.execute(update(Page).values(cluster_id=None))
+        for table in (LshBand, MinHashSignature, ReprintCluster):
+            conn.execute(delete(table))
+    assert reprint_clusters(archive.engine) == []
+
+    done = gonghui("reprints", "--reindex", database_url=database_url, warc_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "indexed 3 page(s)" in done.stderr
+    assert "Reprint clusters: 1" in done.stdout
+    [cluster] = reprint_clusters(archive.engine)
+    assert {m.url for m in cluster.members} == {XN_URL, QH_URL}
+    again = gonghui("reprints", "--reindex", database_url=database_url, warc_dir=tmp_path)
+    assert "indexed 0 page(s)" in again.stderr
+    assert [len(c.members) for c in reprint_clusters(archive.engine)] == [2]
+
+
 def test_migration_0003_moves_bodies_into_shared_texts_and_rehashes(database_url):
     """An archive written before 0003 keeps every version; equal bodies become one text."""
     from alembic import command

@@ -48,7 +48,15 @@ def history_command(ctx: click.Context, url: str) -> None:
     )
     cluster = f", reprint cluster {history.cluster_id}" if history.cluster_id else ""
     table = Table(title=f"{history.url}: {state}{cluster}", title_justify="left")
-    for column in ("v", "change", "first seen (UTC)", "last seen (UTC)", "title", "chars", "capture"):
+    for column in (
+        "v",
+        "change",
+        "first seen (UTC)",
+        "last seen (UTC)",
+        "title",
+        "chars",
+        "capture",
+    ):
         table.add_column(column, overflow="fold")
     for v in history.versions:
         change = v.change_class.replace("_", " ")
@@ -70,7 +78,9 @@ def history_command(ctx: click.Context, url: str) -> None:
 @click.argument("url")
 @click.argument("old", type=int, required=False)
 @click.argument("new", type=int, required=False)
-@click.option("--full", is_flag=True, help="Show every unchanged sentence, not just 2 around each change.")
+@click.option(
+    "--full", is_flag=True, help="Show every unchanged sentence, not just 2 around each change."
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context, url: str, old: int | None, new: int | None, full: bool
@@ -97,9 +107,7 @@ def diff_command(
         new = last
     for no in (old, new):
         if no not in by_no:
-            raise NotInArchive(
-                f"{url} has no version {no}: it has versions 1 to {last}"
-            )
+            raise NotInArchive(f"{url} has no version {no}: it has versions 1 to {last}")
     a, b = by_no[old], by_no[new]
     out = console()
     out.print(Text(f"--- v{old} {a.change_class} {a.first_seen_at:%Y-%m-%d %H:%M} UTC  {a.title}"))
@@ -117,17 +125,28 @@ def diff_command(
 
 @click.command(name="reprints")
 @click.option("--site", "site_id", help="Only clusters with a page of this site.")
+@click.option(
+    "--reindex",
+    is_flag=True,
+    help="First index every archived page not yet indexed (archives made before 0004).",
+)
 @click.pass_context
-def reprints_command(ctx: click.Context, site_id: str | None) -> None:
+def reprints_command(ctx: click.Context, site_id: str | None, reindex: bool) -> None:
     """Clusters of pages that carry the same article on different sites, original first.
 
     \b
     Example:
       gonghui reprints --site qhzgh
+      gonghui reprints --reindex      # after upgrading an older archive
     """
     from archive.queries import reprint_clusters
     from crawler.cli.render import console
 
+    if reindex:
+        from archive.reprints import reindex as reindex_pages
+
+        indexed = reindex_pages(_engine(ctx))
+        console(stderr=True).print(f"indexed {indexed} page(s) not indexed before")
     clusters = reprint_clusters(_engine(ctx), site_id=site_id)
     table = Table(title=f"Reprint clusters: {len(clusters)}", title_justify="left")
     for column in ("cluster", "pages", "", "site", "published", "title", "来源", "url"):
