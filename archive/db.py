@@ -6,7 +6,9 @@ the tests) from a URL that ``archive.config`` read from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +98,10 @@ def migrate(database_url: str | URL | Engine) -> None:
     """Bring the database to the newest schema (``alembic upgrade head``), from any cwd.
 
     The Alembic config is built in code and points at this package's ``migrations`` folder,
-    so it works from an installed package without ``alembic.ini``. On PostgreSQL an advisory
-    lock serialises processes that start at the same moment (two scheduled crawls).
+    so it works from an installed package without ``alembic.ini``. Processes that start at
+    the same moment (two schedulers, two scheduled crawls) are serialised: on PostgreSQL by an
+    advisory lock, on an SQLite file by a lock on ``<file>-migrate.lock`` beside it; the second
+    then finds the schema current.
     """
     from alembic import command
     from alembic.config import Config
@@ -107,7 +111,7 @@ def migrate(database_url: str | URL | Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
-        with engine.connect() as conn:
+        with _sqlite_file_lock(engine), engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 conn.commit()
@@ -130,6 +134,35 @@ def migrate(database_url: str | URL | Engine) -> None:
     finally:
         if engine is not database_url:
             engine.dispose()
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on a file beside an SQLite database while it is migrated.
+
+    SQLite has no advisory locks, and Alembic's DDL does not take the database's write lock
+    before it reads the schema version, so two processes would both create the tables.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    try:
+        lock = open(f"{database}-migrate.lock", "a+b")
+    except OSError:  # the folder is missing or read-only: connecting will say so
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def database_error(engine_or_url: Engine | str | URL, exc: BaseException) -> DatabaseError:

@@ -114,6 +114,7 @@ class Run(Base):
     __table_args__ = (
         CheckConstraint(f'"trigger" IN {RUN_TRIGGERS!r}', name="trigger_valid"),
         CheckConstraint(f'"status" IN {RUN_STATUSES!r}', name="status_valid"),
+        Index("uq_run_site_slot", "site_id", "scheduled_for", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,6 +129,33 @@ class Run(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     drops: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {reason: count}
     removals: Mapped[int] = mapped_column(Integer, default=0)  # archived pages seen gone
+    # Why a run did not finish normally: "interrupted (…)", "stopped after 20 consecutive …".
+    stop_reason: Mapped[str | None] = mapped_column(String(300))
+    # The interrupted run this one carried on (its archived articles were not fetched again).
+    resumed_from: Mapped[int | None] = mapped_column(Integer)
+    # A scheduled run's slot (the timetable's fire time): one run per site and slot, however
+    # many scheduler processes share the database.
+    scheduled_for: Mapped[dt.datetime | None]
+    # "full" (every list page, every known article), "incremental" (stop-when-seen, re-checks
+    # that are due) or "backfill" (a date range of an e-paper).
+    mode: Mapped[str | None] = mapped_column(String(16))
+
+
+class SiteLease(Base):
+    """Who is crawling a site now. One row per site; a crawl holds it while it runs.
+
+    Taken with a conditional UPDATE (or INSERT) in one statement, so two processes on one
+    database never both hold it; renewed by the crawl every third of its lifetime; released at
+    the end. A crawl killed without a chance to release it leaves it to expire (or, on the same
+    host, to be taken at once when its process is gone).
+    """
+
+    __tablename__ = "site_lease"
+
+    site_id: Mapped[str] = mapped_column(String(64), ForeignKey("site.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))  # host:pid:token
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime]
 
 
 class Page(Base):

@@ -60,6 +60,10 @@ class RunRow:
     errors: int
     drops: dict[str, int]
     removals: int
+    stop_reason: str | None = None
+    resumed_from: int | None = None
+    new_articles: int = 0  # pages whose first version this run made
+    mode: str | None = None  # full, incremental, backfill
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,16 @@ def list_articles(engine: Engine, site_id: str | None = None, limit: int = 50) -
     return _read(engine, rows)
 
 
-def latest_runs(engine: Engine, limit: int = 20) -> list[RunRow]:
+def latest_runs(engine: Engine, limit: int = 20, site_id: str | None = None) -> list[RunRow]:
+    """The newest runs (of one site, or of all), newest first."""
+    new_articles = (
+        select(func.count())
+        .select_from(ArticleVersion)
+        .join(Capture, Capture.id == ArticleVersion.capture_id)
+        .where(Capture.run_id == Run.id, ArticleVersion.version_no == 1)
+        .correlate(Run)
+        .scalar_subquery()
+    )
     stmt = (
         select(
             Run.id,
@@ -227,10 +240,16 @@ def latest_runs(engine: Engine, limit: int = 20) -> list[RunRow]:
             Run.errors,
             Run.drops,
             Run.removals,
+            Run.stop_reason,
+            Run.resumed_from,
+            new_articles,
+            Run.mode,
         )
         .order_by(Run.started_at.desc(), Run.id.desc())
         .limit(limit)
     )
+    if site_id is not None:
+        stmt = stmt.where(Run.site_id == site_id)
     return _read(engine, lambda conn: [RunRow(*row) for row in conn.execute(stmt)])
 
 
@@ -334,16 +353,69 @@ def reprint_clusters(engine: Engine, site_id: str | None = None) -> list[Cluster
     return _read(engine, read)
 
 
-def article_urls(engine: Engine, site_id: str) -> list[str]:
-    """Every page of the site with an article version, removed ones included, as first seen:
+@dataclass(frozen=True, slots=True)
+class KnownArticle:
+    """An article the archive holds, as a crawl needs it to decide whether to fetch it again."""
+
+    url: str  # as first seen
+    canonical_url: str
+    title: str  # of the current version
+    published: dt.date | None
+    last_seen_at: dt.datetime  # last fetched or confirmed
+    removed: bool
+    etag: str | None  # validators of the last capture, for a conditional request
+    last_modified: str | None
+
+
+def known_articles(engine: Engine, site_id: str) -> list[KnownArticle]:
+    """Every page of the site with an article version (removed ones included), oldest first:
     what a crawl re-checks to find edits, removals and restorations."""
-    has_version = select(ArticleVersion.page_id).distinct()
+    inner = ArticleVersion.__table__.alias("newest")
+    newest = (
+        select(func.max(inner.c.version_no))
+        .where(inner.c.page_id == Page.id)
+        .correlate(Page)
+        .scalar_subquery()
+    )
     stmt = (
-        select(Page.url)
-        .where(Page.site_id == site_id, Page.id.in_(has_version))
+        select(
+            Page.url,
+            Page.canonical_url,
+            ArticleVersion.title,
+            ArticleVersion.published,
+            Page.last_seen_at,
+            Page.removed_at,
+            Capture.headers,
+        )
+        .select_from(Page)
+        .join(
+            ArticleVersion,
+            (ArticleVersion.page_id == Page.id) & (ArticleVersion.version_no == newest),
+        )
+        .join(Capture, Capture.id == ArticleVersion.last_capture_id)
+        .where(Page.site_id == site_id)
         .order_by(Page.id)
     )
-    return _read(engine, lambda conn: list(conn.scalars(stmt)))
+
+    def rows(conn: Any) -> list[KnownArticle]:
+        out = []
+        for url, canon, title, published, seen, removed_at, headers in conn.execute(stmt):
+            named = {str(k).lower(): str(v) for k, v in headers or []}
+            out.append(
+                KnownArticle(
+                    url,
+                    canon,
+                    title,
+                    published,
+                    seen,
+                    removed_at is not None,
+                    named.get("etag"),
+                    named.get("last-modified"),
+                )
+            )
+        return out
+
+    return _read(engine, rows)
 
 
 def _read(engine: Engine, work: Callable[[Any], T]) -> T:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import db, reprints
+from archive import db, ledger, reprints
 from archive.errors import ConfigError, DatabaseError
 from archive.models import (
     REMOVALS,
@@ -96,25 +96,78 @@ class Archive:
         with self._session() as session:
             site = session.get(Site, site_id)
             if site is None:
-                session.add(Site(id=site_id, name=name, base_url=base_url, created_at=_now()))
-            else:
-                site.name, site.base_url = name, base_url
+                try:
+                    with session.begin_nested():
+                        session.add(
+                            Site(id=site_id, name=name, base_url=base_url, created_at=_now())
+                        )
+                    return
+                except IntegrityError:  # another process created it a moment ago
+                    site = session.get_one(Site, site_id, populate_existing=True)
+            site.name, site.base_url = name, base_url
 
-    def start_run(self, site_id: str, trigger: str = "manual") -> int:
+    def start_run(
+        self,
+        site_id: str,
+        trigger: str = "manual",
+        *,
+        scheduled_for: dt.datetime | None = None,
+        resume: bool = False,
+    ) -> int:
+        """Open a run of the site holding its lease (see ``archive.ledger``); its id."""
+        return self.open_run(site_id, trigger, scheduled_for=scheduled_for, resume=resume).run_id
+
+    def open_run(
+        self,
+        site_id: str,
+        trigger: str = "manual",
+        *,
+        scheduled_for: dt.datetime | None = None,
+        resume: bool = False,
+        mode: str | None = None,
+        deep_every_days: int | None = None,
+    ) -> ledger.StartedRun:
+        """Take the site's lease, close its dead runs and open a run, carrying on the newest
+        dead one when it is recent (or ``resume``). Raises SiteBusy when another live crawl
+        holds the site or the scheduled slot was crawled already. ``mode`` None: full when
+        no full run finished within ``deep_every_days`` (or ever), else incremental."""
         if trigger not in RUN_TRIGGERS:
             raise ValueError(f"unknown run trigger {trigger!r}: use one of {RUN_TRIGGERS}")
         with self._session() as session:
             if session.get(Site, site_id) is None:
                 raise ValueError(f"unknown site {site_id!r}: call ensure_site() first")
-            run = Run(site_id=site_id, trigger=trigger, status="running", started_at=_now())
-            run.pages_fetched = run.articles_archived = run.new_versions = run.errors = 0
-            run.removals = 0
-            run.drops = {}
-            session.add(run)
-            session.flush()
-            return run.id
+            return ledger.start(
+                session,
+                site_id,
+                trigger,
+                _now(),
+                scheduled_for=scheduled_for,
+                resume=resume,
+                mode=mode,
+                deep_every=dt.timedelta(days=deep_every_days) if deep_every_days else None,
+            )
 
-    def finish_run(self, run_id: int, status: str, counts: RunCounts) -> None:
+    def run_mode(self, run_id: int) -> str:
+        """How the run crawls: full, incremental or backfill."""
+        with self._session() as session:
+            run = session.get_one(Run, run_id)
+            return run.mode or "full"
+
+    def renew_lease(self, run_id: int) -> bool:
+        """Keep the run's site lease alive; False when another process has taken it."""
+        with self._session() as session:
+            run = session.get(Run, run_id)
+            return run is not None and ledger.renew(session, run.site_id, _now())
+
+    def resume_skip(self, run_id: int) -> set[str]:
+        """Canonical URLs the run need not fetch (archived by the runs it carries on)."""
+        with self._session() as session:
+            return ledger.resume_skip(session, run_id)
+
+    def finish_run(
+        self, run_id: int, status: str, counts: RunCounts, stop_reason: str | None = None
+    ) -> None:
+        """Record the run's end and counts and release the site's lease."""
         if status not in FINAL_RUN_STATUSES:
             raise ValueError(f"a run finishes as one of {FINAL_RUN_STATUSES}, not {status!r}")
         writer = self._writers.pop(run_id, None)
@@ -132,6 +185,19 @@ class Archive:
             run.errors = counts.errors
             run.drops = dict(counts.drops)
             run.removals = counts.removals
+            run.stop_reason = stop_reason[:300] if stop_reason else None
+            ledger.release(session, run.site_id)
+
+    def abandon_run(self, run_id: int, reason: str) -> bool:
+        """Close a run still marked running as failed with ``reason`` (the crawl that opened
+        it never finished it) and release its lease; False when it had finished."""
+        with self._session() as session:
+            run = session.get(Run, run_id)
+            if run is None or run.status != "running":
+                return False
+            run.status, run.finished_at, run.stop_reason = "failed", _now(), reason
+            ledger.release(session, run.site_id)
+            return True
 
     # -- captures and versions -----------------------------------------------------------------
 
@@ -183,6 +249,25 @@ class Archive:
             session.add(capture)
             session.flush()
             return capture.id
+
+    def confirm_unchanged(self, capture_id: int) -> bool:
+        """A conditional re-check answered 304: the page's current version is confirmed as of
+        this capture (its last-seen time and last capture move forward). False when the page
+        has no version (nothing to confirm)."""
+        with self._session() as session:
+            capture = session.get_one(Capture, capture_id)
+            current = session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.page_id == capture.page_id)
+                .order_by(ArticleVersion.version_no.desc())
+                .limit(1)
+            ).first()
+            if current is None:
+                return False
+            if capture.fetched_at >= current.last_seen_at:
+                current.last_seen_at = capture.fetched_at
+                current.last_capture_id = capture.id
+            return True
 
     def record_article(self, capture_id: int, fields: ArticleFields) -> VersionOutcome:
         """Store what was extracted from a capture; a new version only if the content changed.

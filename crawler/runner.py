@@ -16,6 +16,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.epaper import Backfill
 from crawler.seeds import Seed
 from crawler.spiders.site import SiteSpider
 
@@ -32,6 +33,9 @@ class SiteResult:
     drops: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     finish_reason: str = "not started"
+    stop_reason: str | None = None  # one line: why the crawl stopped early or was skipped
+    # An e-paper backfill: editions found, no_edition (dates without one), out_of_range links.
+    epaper: dict[str, int] = field(default_factory=dict)
 
 
 ProgressHook = Callable[[str, Mapping[str, Any]], None]
@@ -56,11 +60,18 @@ def crawl_settings(
             "ROBOTSTXT_OBEY": p.obey_robots,
             "DOWNLOAD_DELAY": p.download_delay,
             "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrent_requests,
+            # A crawler crawls one site: the downloader holds no more than the site may have in
+            # flight, the rest waits in the scheduler, so a stop (too many errors) or a
+            # Retry-After takes effect at once instead of after a buffer of queued requests.
+            "CONCURRENT_REQUESTS": p.concurrent_requests,
             "AUTOTHROTTLE_ENABLED": p.autothrottle,
             "AUTOTHROTTLE_START_DELAY": max(p.download_delay, 0.1),
             "AUTOTHROTTLE_TARGET_CONCURRENCY": p.autothrottle_target_concurrency,
             "CLOSESPIDER_PAGECOUNT": p.max_pages,
             "DOWNLOAD_TIMEOUT": p.timeout,
+            "GONGHUI_MAX_CRAWL_DELAY": p.max_crawl_delay,
+            "GONGHUI_MAX_RETRY_AFTER": p.max_retry_after,
+            "GONGHUI_MAX_ERRORS": p.max_errors,
             "GONGHUI_DATABASE_URL": database_url,
             "GONGHUI_WARC_DIR": str(warc_dir),
             "GONGHUI_TRIGGER": trigger,
@@ -83,6 +94,8 @@ def run_crawls(
     origins: Mapping[str, str] | None = None,
     log_level: str = "WARNING",
     progress: ProgressHook | None = None,
+    run_ids: Mapping[str, int] | None = None,
+    backfill: Backfill | None = None,
 ) -> list[SiteResult]:
     """Crawl the seeds concurrently (each site politely on its own) and wait for all."""
     base = Settings()
@@ -99,12 +112,15 @@ def run_crawls(
             trigger=trigger,
             log_level=log_level,
         )
+        if run_ids and seed.id in run_ids:  # opened by the caller, which holds the lease
+            settings.set("GONGHUI_RUN_ID", run_ids[seed.id], priority="spider")
         # The first crawler installs the reactor named in the settings (asyncio by default).
         crawler = Crawler(SiteSpider, settings, init_reactor=index == 0)
         if progress is not None:
             _connect_progress(crawler, seed.id, progress)
         origin = (origins or {}).get(seed.id)
-        process.crawl(crawler, site=seed, origin=origin)
+        # A backfill starts every site from its editions of the range (crawler/epaper.py).
+        process.crawl(crawler, site=seed, origin=origin, backfill=backfill)
         crawlers.append((seed, crawler))
     process.start()
     return [_result(seed, crawler) for seed, crawler in crawlers]
@@ -144,4 +160,10 @@ def _result(seed: Seed, crawler: Crawler) -> SiteResult:
         drops=dict(sorted(drops.items())),
         errors=dict(sorted(errors.items())),
         finish_reason=stats.get("finish_reason", "not started"),
+        stop_reason=stats.get("gonghui/stop_reason"),
+        epaper={
+            k.removeprefix("gonghui/epaper/"): v
+            for k, v in stats.items()
+            if k.startswith("gonghui/epaper/")
+        },
     )

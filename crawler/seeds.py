@@ -12,10 +12,19 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from archive.config import read_toml
 from archive.errors import ConfigError
+from crawler.epaper import EPaper
 
 SITE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 Pattern = Annotated[str, Field(min_length=1)]
@@ -41,6 +50,25 @@ class Politeness(BaseModel):
     autothrottle_target_concurrency: float = Field(default=1.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
     timeout: float = Field(default=30.0, gt=0)
+    max_crawl_delay: float = Field(default=60.0, gt=0)  # a larger robots.txt Crawl-delay is capped
+    max_retry_after: float = Field(default=300.0, ge=0)  # a longer Retry-After gives the request up
+    max_errors: int = Field(default=20, ge=1)  # consecutive failed requests that stop the crawl
+
+
+class Revisit(BaseModel):
+    """How a nightly (incremental) crawl looks at what the archive already holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Walking a list's pagination stops at the first page whose articles are all archived.
+    stop_when_seen: bool = True
+    # A deep crawl (every list page, every known article) is due after this many days.
+    deep_every_days: int = Field(default=30, ge=1)
+    # Articles published in the last recent_days are re-checked on every run (edits and
+    # removals happen mostly soon after publication) ...
+    recent_days: int = Field(default=7, ge=0)
+    # ... older ones when their last check is older than recheck_days, a share each night.
+    recheck_days: int = Field(default=60, ge=1)
 
 
 class ExtractHints(BaseModel):
@@ -67,7 +95,9 @@ class Seed(BaseModel):
     article_patterns: list[Pattern] = Field(min_length=1)
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
+    revisit: Revisit = Field(default_factory=Revisit)
     extract: ExtractHints = Field(default_factory=ExtractHints)
+    epaper: EPaper | None = None  # an e-paper: editions by date (crawler/epaper.py)
 
     @field_validator("id")
     @classmethod
@@ -88,6 +118,15 @@ class Seed(BaseModel):
     @classmethod
     def _patterns(cls, values: list[str]) -> list[str]:
         return [_check_regex(v) for v in values]
+
+    @field_validator("epaper")
+    @classmethod
+    def _epaper(cls, value: EPaper | None, info: ValidationInfo) -> EPaper | None:
+        """Its templates filled in are 版面 (list) pages of this site (errors name the field)."""
+        data = info.data
+        if value is not None and "base_url" in data and "list_patterns" in data:
+            value.check_urls(data["base_url"], data["list_patterns"], data.get("allowed_hosts", []))
+        return value
 
     @model_validator(mode="after")
     def _hosts(self) -> Seed:

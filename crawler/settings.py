@@ -16,6 +16,8 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_TIMES = 2
+# 429 and 503 wait for Retry-After (or back off) in crawler.middlewares.RetryAfterMiddleware.
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 DOWNLOAD_TIMEOUT = 30
 # A news page is well under 1 MB. Past 32 MiB it is not an article page (a 20 MB page takes
 # about 0.5 GB of memory and seconds to extract, a 1 GiB one, Scrapy's default cap, would end
@@ -28,5 +30,26 @@ TELNETCONSOLE_ENABLED = False
 HTTPERROR_ALLOWED_CODES = [404, 410]
 # Pages are decoded from bytes by crawler.decode; Scrapy's own guess is never used.
 ITEM_PIPELINES = {"crawler.pipelines.archive.ArchivePipeline": 300}
+# Politeness Scrapy lacks (crawler/middlewares.py): Crawl-delay from robots.txt, Retry-After,
+# a site that keeps failing stopped, allowed hosts compared with their port.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.AllowedHostsMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.CrawlDelayRobotsTxtMiddleware": 100,
+    "crawler.middlewares.RetryAfterMiddleware": 560,  # sees responses before RetryMiddleware
+    "crawler.middlewares.ErrorBudgetMiddleware": 570,  # sees every answer, retried ones too
+}
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.middlewares.PoliteAutoThrottle": 0,
+}
+GONGHUI_BACKOFF_HTTP_CODES = [429, 503]
+GONGHUI_BACKOFF_BASE = 2.0  # seconds before the first retry when there is no Retry-After
+GONGHUI_BACKOFF_MAX = 60.0
+# Per site from the seed's [politeness] (runner.crawl_settings); these are its defaults.
+GONGHUI_MAX_RETRY_AFTER = 300.0
+GONGHUI_MAX_CRAWL_DELAY = 60.0
+GONGHUI_MAX_ERRORS = 20
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 LOG_LEVEL = "INFO"

@@ -16,7 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from archive.config import Settings
 from schedules.jobs import run_site_crawl, stop_running_crawls
-from schedules.timetable import Timetable
+from schedules.timetable import Timetable, cron_trigger
 
 log = logging.getLogger("gonghui.schedule")
 
@@ -32,10 +32,16 @@ def build_scheduler(settings: Settings, timetable: Timetable) -> BlockingSchedul
         },
     )
     for entry in timetable.entries:
+        trigger = (
+            cron_trigger(entry.expression, timetable.timezone, jitter=timetable.jitter_seconds)
+            if timetable.jitter_seconds
+            else entry.trigger
+        )
         scheduler.add_job(
             run_site_crawl,
-            entry.trigger,
-            args=[settings, entry.site_id],
+            trigger,
+            # The un-jittered trigger names the slot each firing fills (one run per slot).
+            args=[settings, entry.site_id, entry.trigger],
             id=f"crawl:{entry.site_id}",
             name=f"crawl {entry.site_id}",
             replace_existing=True,

@@ -149,6 +149,18 @@ def test_removals_are_counted_in_the_runs_and_never_lose_the_last_text(days, mod
     engine.dispose()
 
 
+def test_every_day_after_the_first_was_crawled_incrementally(days, module_database_url):
+    """The days' changes above were found by incremental crawls (stop-when-seen, 304s)."""
+    engine = make_engine(module_database_url)
+    with Session(engine) as session:
+        modes = [(r.site_id, r.mode) for r in session.scalars(select(Run).order_by(Run.id))]
+    engine.dispose()
+    firsts = {site: mode for site, mode in reversed(modes)}  # each site's first run
+    assert set(firsts.values()) == {"full"}
+    later = [mode for n, (site, mode) in enumerate(modes) if (site, mode) in modes[:n]]
+    assert later and set(later) == {"incremental"}
+
+
 def test_a_recrawl_with_nothing_changed_adds_no_version(days):
     again = days[-1]
     assert again.new_versions == 0 and again.removals == 0

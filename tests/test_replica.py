@@ -16,7 +16,7 @@ import lxml.html
 import pytest
 
 from crawler.replica import SITE_IDS, ReplicaError, ReplicaServer, all_truth, load_truth
-from crawler.replica.truth import TruthArticle
+from crawler.replica.truth import TruthArticle, editions
 
 # The codec each site's bytes are really in (what a good decoder must end up using).
 REAL_CODEC = {"qhzgh": "gb18030", "xazgh": "gbk", "xnzgh": "gbk", "bcrb": "gbk",
@@ -140,7 +140,16 @@ def test_truth_dates_are_plausible_and_editions_match_the_epaper_urls() -> None:
         if t.site_id == "bcrb":
             y, m, d = t.published.split("-")
             assert t.path.startswith(f"/html/{y}-{m}/{d}/content_")
-    assert {t.published for t in load_truth("bcrb")} == {"2021-04-29", "2021-04-30"}
+    # Four editions of several 版面, not all on consecutive days (tests/test_epaper.py
+    # backfills ranges that take some and leave others); each article on one 版面 of its own.
+    dated = editions("bcrb")
+    assert {t.published for t in load_truth("bcrb")} == set(dated) == {
+        "2021-04-22", "2021-04-26", "2021-04-29", "2021-04-30"}
+    assert all(len(pages) >= 2 for pages in dated.values())
+    for t in load_truth("bcrb"):
+        assert t.edition == t.published and t.page in dated[t.edition], t.path
+    assert {(t.edition, t.page) for t in load_truth("bcrb")} == {
+        (day, no) for day, pages in dated.items() for no in pages}
 
 
 def test_qhzgh_seed_takes_its_source_from_the_trailing_attribution(replica: ReplicaServer) -> None:

@@ -38,6 +38,9 @@ def test_every_seed_field_is_documented_in_the_seeds_readme():
         (lambda t: "colour = 'red'\n" + t, "colour"),
         (lambda t: t.replace('id = "qhzgh"', 'id = "QH"'), "id"),
         (lambda t: t.replace("download_delay = 0.05", "download_delay = -1"), "politeness.download_delay"),
+        (lambda t: t + "max_errors = 0\n", "politeness.max_errors"),
+        (lambda t: t + "max_crawl_delay = 0\n", "politeness.max_crawl_delay"),
+        (lambda t: t + "max_retry_after = 'soon'\n", "politeness.max_retry_after"),
         (lambda t: t.replace('base_url = "http://127.0.0.1:8601/"', 'base_url = "ftp://x"'), "base_url"),
     ],
 )
@@ -70,3 +73,8 @@ def test_served_at_moves_requests_to_the_replica_port_and_keeps_patterns():
     assert moved.is_allowed("http://127.0.0.1:45678/html/2021-04/30/node_1.htm")
     assert not moved.is_allowed("http://www.bcxww.com/")
     assert moved.is_article("http://127.0.0.1:45678/html/2021-04/30/content_47305.htm")
+
+
+def test_politeness_limits_default_to_a_minute_of_crawl_delay_five_of_retry_after_and_20_errors():
+    p = Politeness()
+    assert (p.max_crawl_delay, p.max_retry_after, p.max_errors) == (60.0, 300.0, 20)

@@ -47,7 +47,9 @@ DAY0_DIGESTS = {
     "qhzgh": "e67417166e65d138e65b4a0c06497c47feb31f63dc1a6b57e3545100aa3f181a",
     "xazgh": "4dea14f512afc4635f06d59e592c9bd00c6dd23fef92888397db13a592fc8ae5",
     "xnzgh": "e57f198db6914b46fdd313270992f98a2f8f6de5cffadea75ba49a0fdcaf0a2e",
-    "bcrb": "38983f0580cc64473a8618f1168f3632140f2c6355656b6f38b3e5750d76b30a",
+    # bcrb changed on purpose (e-paper backfill): editions 2021-04-22 and 2021-04-26 added, so
+    # the 往期回顾 index and 2021-04-29's 前一期 links changed; every article page is as before.
+    "bcrb": "61a864e1b44806a4441ddc2463809c84656fd89c529470a0ea87aa0abbad4ab7",
     "tibet3": "9fa2032f51393f438c0e98277d7d935b66a989ac4383facdb63898a1de6b8cfb",
 }
 _PUNCT_RE = re.compile(r"[\W_]+")

@@ -75,13 +75,15 @@ def articles_command(ctx: click.Context, site_id: str | None, limit: int) -> Non
 
 @click.command(name="runs")
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
+@click.option("--site", "site_id", help="Only this site's runs.")
 @click.pass_context
-def runs_command(ctx: click.Context, limit: int) -> None:
-    """The latest crawl runs: when, how they ended, what they archived and dropped.
+def runs_command(ctx: click.Context, limit: int, site_id: str | None) -> None:
+    """The latest crawl runs: when, how they ended and why, what they archived and dropped.
 
     \b
     Example:
       gonghui runs --limit 5
+      gonghui runs --site qhzgh
     """
     from archive.queries import latest_runs
     from crawler.cli.render import console
@@ -91,26 +93,33 @@ def runs_command(ctx: click.Context, limit: int) -> None:
         "run",
         "site",
         "trigger",
+        "mode",
         "started",
         "status",
         "pages",
         "articles",
+        "new articles",
         "new versions",
         "removed",
         "drops",
         "errors",
     ):
         table.add_column(column)
-    for run in latest_runs(_engine(ctx), limit=limit):
+    for run in latest_runs(_engine(ctx), limit=limit, site_id=site_id):
         drops = ", ".join(f"{k} {v}" for k, v in (run.drops or {}).items()) or "-"
+        status = run.status + (f" ({run.stop_reason})" if run.stop_reason else "")
+        if run.resumed_from:
+            status += f", resumed run {run.resumed_from}"
         table.add_row(
             str(run.id),
             run.site_id,
             run.trigger,
+            run.mode or "-",
             f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-            run.status,
+            status,
             str(run.pages_fetched),
             str(run.articles_archived),
+            str(run.new_articles),
             str(run.new_versions),
             str(run.removals),
             drops,

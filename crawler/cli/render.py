@@ -22,8 +22,15 @@ def console(stderr: bool = False) -> Console:
 
 def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -> Table:
     """One row per site: pages fetched, articles archived, new versions, articles seen removed,
-    drops, errors."""
-    table = Table(title=title, title_justify="left")
+    drops, errors, how the crawl ended; below, why a site was stopped early, one line each."""
+    results = list(results)
+    stops = [f"{r.site_id}: {r.stop_reason}" for r in results if r.stop_reason]
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="\n".join(stops) or None,
+        caption_justify="left",
+    )
     table.add_column("site", no_wrap=True)
     for column in ("pages", "articles", "new versions", "removed"):
         table.add_column(column, justify="right", no_wrap=True)

@@ -13,7 +13,9 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from twisted.internet import task
 
+from archive import ledger
 from archive.config import load_settings
 from archive.records import RunCounts
 from archive.store import Archive
@@ -35,6 +37,7 @@ class ArchivePipeline:
         warc_dir: Path,
         trigger: str,
         migrate: bool,
+        run_id: int | None = None,
     ):
         self.crawler = crawler
         self.spider: Spider | None = None
@@ -44,7 +47,8 @@ class ArchivePipeline:
         self.trigger = trigger
         self.migrate = migrate
         self.archive: Archive | None = None
-        self.run_id: int | None = None
+        self.run_id: int | None = run_id
+        self._lease: task.LoopingCall | None = None
         self.counts = RunCounts()
 
     @classmethod
@@ -59,6 +63,7 @@ class ArchivePipeline:
             warc_dir=Path(s.get("GONGHUI_WARC_DIR") or env.warc_dir),
             trigger=s.get("GONGHUI_TRIGGER", "manual"),
             migrate=s.getbool("GONGHUI_MIGRATE", True),
+            run_id=s.getint("GONGHUI_RUN_ID") or None,
         )
         # The run is closed from spider_closed, the first place that knows why the crawl ended
         # (pipelines close before Scrapy records finish_reason).
@@ -71,8 +76,27 @@ class ArchivePipeline:
         seed = self.spider.seed  # type: ignore[attr-defined]
         self.archive = Archive.open(self.database_url, self.warc_dir, migrate=self.migrate)
         self.archive.ensure_site(seed.id, seed.name, seed.base_url)
-        self.run_id = self.archive.start_run(seed.id, self.trigger)
+        # `gonghui crawl` opens the run (and takes the site's lease) before Scrapy starts, so a
+        # busy site is refused with one line; `scrapy crawl` directly opens it here.
+        self.run_id = self.run_id or self.archive.start_run(seed.id, self.trigger)
         self.stats.set_value("gonghui/run_id", self.run_id)
+        # A run carrying on an interrupted one does not fetch what that one archived.
+        self.spider.crawl_mode = self.archive.run_mode(self.run_id)  # type: ignore[attr-defined]
+        skip = self.archive.resume_skip(self.run_id)
+        self.spider.resume_skip = skip  # type: ignore[attr-defined]
+        if skip:
+            self.stats.set_value("gonghui/resume/known", len(skip))
+        self._lease = task.LoopingCall(self._renew_lease)
+        self._lease.start(ledger.LEASE_SECONDS / 3, now=False)
+
+    def _renew_lease(self) -> None:
+        if self.archive is None or self.run_id is None:
+            return
+        if not self.archive.renew_lease(self.run_id):
+            reason = "stopped: another process took the site's lease (this crawl stalled)"
+            self.stats.set_value("gonghui/stop_reason", reason)
+            assert self.crawler.engine is not None
+            self.crawler.engine.close_spider(self.spider, "lease_lost")
 
     def spider_closed(self, reason: str) -> None:
         if self.archive is None or self.run_id is None:
@@ -83,8 +107,13 @@ class ArchivePipeline:
         robots = self.stats.get_value("robotstxt/forbidden", 0)
         if robots:
             self.counts.drops["robots_disallowed"] = robots
+        if self._lease is not None and self._lease.running:
+            self._lease.stop()
         status = "finished" if reason in NORMAL_FINISH_REASONS else "failed"
-        self.archive.finish_run(self.run_id, status, self.counts)
+        stop_reason = self.stats.get_value("gonghui/stop_reason") or (
+            None if status == "finished" else f"crawl ended: {reason}"
+        )
+        self.archive.finish_run(self.run_id, status, self.counts, stop_reason)
         self.archive.close()
         self.archive = None
 
@@ -96,6 +125,11 @@ class ArchivePipeline:
         capture_id = self.archive.record_capture(self.run_id, item.site_id, fetch)
         self.counts.pages_fetched += 1
         self.stats.inc_value("gonghui/pages_fetched")
+        if fetch.status == 304 and item.kind == "article":
+            # A conditional re-check: the archived version is still current. Not a drop.
+            if self.archive.confirm_unchanged(capture_id):
+                self.stats.inc_value("gonghui/not_modified")
+                return item
         if fetch.status >= 300:
             if item.kind == "article" and fetch.status in (404, 410):
                 self._removed(capture_id, f"http_{fetch.status}")

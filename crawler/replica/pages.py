@@ -9,7 +9,9 @@ server a plain ``{path: Page}`` table built once at start.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
+import hashlib
 import html
 import importlib
 import posixpath
@@ -55,6 +57,10 @@ class Page:
     content_type: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    # The article's validator, sent as ETag by the sites that answer conditional requests
+    # (``server.CONDITIONAL_SITES``): a hash of what the article says, not of the bytes, as a
+    # static page whose view counter is filled in by a script would have.
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,15 @@ class PageSet:
 
     def add_article(self, article: Article, text: str) -> None:
         self.add(article.path, text, headers=[("Last-Modified", last_modified(article))])
+        self.pages[article.path] = dataclasses.replace(
+            self.pages[article.path], etag=article_etag(article)
+        )
+
+
+def article_etag(article: Article) -> str:
+    """A strong validator of the article's content (everything but the view counter)."""
+    content = dataclasses.replace(article, views=None, extra={})
+    return '"' + hashlib.sha1(repr(content).encode("utf-8")).hexdigest()[:20] + '"'
 
 
 _SRC_RE = re.compile(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+\.(?:gif|jpe?g|png|css|js))""", re.I)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from archive.errors import GonghuiError
 from crawler.replica.data import SITE_IDS
-from crawler.replica.pages import SiteRendering, build_site
+from crawler.replica.pages import Page, SiteRendering, build_site
 from crawler.replica.timeline import LAST_DAY
 
 __all__ = ["DEFAULT_PORTS", "SITE_IDS", "ReplicaError", "ReplicaServer", "RequestLogEntry"]
@@ -47,6 +47,11 @@ class RequestLogEntry(NamedTuple):
     path: str  # as requested, query string included
     status: int
     user_agent: str | None
+
+
+# Sites whose servers answer conditional requests (If-None-Match) with 304, as static HTML
+# portals and e-papers do; the tibet3 mirror, a dynamic site, sends no validator.
+CONDITIONAL_SITES = frozenset({"qhzgh", "xazgh", "xnzgh", "bcrb"})
 
 
 class _SiteHTTPServer(ThreadingHTTPServer):
@@ -84,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, send_body: bool) -> None:
         path = urlsplit(self.path).path or "/"
         page = self.server.rendering.lookup(path)
+        etag = page.etag if self.server.site_id in CONDITIONAL_SITES else None
+        if etag and page.status == 200 and etag in _etags(self.headers.get("If-None-Match")):
+            page = Page(304, page.content_type, b"", page.headers)
         # Logged before the body goes out, so a client that has read the response always
         # finds its request in the log.
         self.server.record(
@@ -96,10 +104,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         self.send_response(page.status)
-        self.send_header("Content-Type", page.content_type)
+        if page.status != 304:
+            self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
         for name, value in page.headers:
             self.send_header(name, value)
+        if etag:
+            self.send_header("ETag", etag)
         self.end_headers()
         if send_body:
             self.wfile.write(page.body)
@@ -109,6 +120,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: requests go to ``ReplicaServer.request_log`` instead of stderr."""
+
+
+def _etags(header: str | None) -> set[str]:
+    """The entity tags of an If-None-Match header (weak ones compare as strong, RFC 9110)."""
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def _check_day(day: int) -> int:

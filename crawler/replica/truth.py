@@ -29,6 +29,8 @@ class TruthArticle:
     captions: tuple[str, ...]  # photo captions (never image file names)
     must_not_contain: tuple[str, ...]  # noise on that page that must not end up in the body
     is_seed: bool = False  # the page built around one of the five seed documents
+    edition: str | None = None  # e-paper (bcrb): the "YYYY-MM-DD" of the edition printing it
+    page: int | None = None  # e-paper (bcrb): its 版面 number in that edition
 
 
 def _noise(site: SiteData, article: Article) -> tuple[str, ...]:
@@ -64,6 +66,8 @@ def truth_of(site: SiteData, a: Article) -> TruthArticle:
         captions=a.captions,
         must_not_contain=_noise(site, a),
         is_seed=a.seed,
+        edition=a.extra.get("edition"),
+        page=a.extra.get("page"),
     )
 
 
@@ -75,3 +79,15 @@ def load_truth(site_id: str) -> list[TruthArticle]:
 
 def all_truth() -> list[TruthArticle]:
     return [t for site_id in SITE_IDS for t in load_truth(site_id)]
+
+
+def editions(site_id: str) -> dict[str, dict[int, str]]:
+    """An e-paper's editions on day 0: ``{"YYYY-MM-DD": {版面 number: 版面 name}}``."""
+    meta = load_site(site_id).meta.get("editions", ())
+    return {e["date"]: {p["no"]: p["name"] for p in e["pages"]} for e in meta}
+
+
+def edition_truth(site_id: str, first: str, last: str) -> list[TruthArticle]:
+    """The articles of the editions dated ``first`` to ``last`` (YYYY-MM-DD, both included):
+    what a backfill of that range must archive, every 版面 of every edition."""
+    return [t for t in load_truth(site_id) if t.edition and first <= t.edition <= last]

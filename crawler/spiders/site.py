@@ -17,6 +17,7 @@ item; a redirect to another article is followed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -24,28 +25,39 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import lxml.html
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import load_settings
 from archive.db import make_engine
 from archive.errors import DatabaseError
-from archive.queries import article_urls
+from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
+from archive.urls import canonical_url
 from crawler.decode import decode_body
+from crawler.epaper import Backfill, follows, parse_backfill
 from crawler.items import PageItem
 from crawler.seeds import Seed, select_seeds
 
 _HTML_TYPES = ("text/html", "application/xhtml")
 _REDIRECTS = (301, 302, 303, 307, 308)
 # Article requests see redirects and gone statuses themselves (removal detection).
-_ARTICLE_META = {"dont_redirect": True, "handle_httpstatus_list": [*_REDIRECTS, 404, 410]}
+# 304 answers a conditional re-check of a known article: unchanged.
+_ARTICLE_META = {"dont_redirect": True, "handle_httpstatus_list": [*_REDIRECTS, 304, 404, 410]}
 
 
 class SiteSpider(Spider):
     name = "gonghui"
 
-    def __init__(self, site: str | Seed | None = None, origin: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        site: str | Seed | None = None,
+        origin: str | None = None,
+        backfill: Backfill | str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         if site is None:
             raise ValueError("give the site id: scrapy crawl gonghui -a site=ID")
@@ -55,6 +67,17 @@ class SiteSpider(Spider):
         self.seed: Seed = seed  # as written: its origin names pages in the archive
         self.served: Seed = seed.served_at(origin) if origin else seed  # where requests go
         self.site_id = seed.id
+        # A backfill (`gonghui crawl --from D1 --to D2`, `-a backfill=D1..D2`) crawls the
+        # e-paper editions of a date range instead of starting from the start URLs.
+        self.backfill = parse_backfill(backfill) if isinstance(backfill, str) else backfill
+        if self.backfill is not None and seed.epaper is None:
+            raise ValueError(f"site {seed.id} has no [epaper] table: no backfill by date")
+        # Canonical URLs of articles the interrupted run this one carries on already archived;
+        # set by the archive pipeline when it opens the run.
+        self.resume_skip: set[str] = set()
+        # "full" or "incremental" (see the module docstring); set by the pipeline from the run.
+        self.crawl_mode = "full"
+        self.known: dict[str, KnownArticle] = {}  # canonical URL -> what the archive holds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -65,10 +88,12 @@ class SiteSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        for url in self.served.start_urls:
-            yield Request(self.served.absolute(url), callback=self.parse, errback=self.failed)
-        for url in self._known_articles():
-            yield self._request(self._served_url(url))
+        for request in self._start_requests():
+            yield request
+        self.known = {k.canonical_url: k for k in self._known_articles()}
+        for known in self._due(self._of_backfill(list(self.known.values()))):
+            if (request := self._request(self._served_url(known.url), recheck=True)) is not None:
+                yield request
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[PageItem | Request]:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
@@ -82,11 +107,14 @@ class SiteSpider(Spider):
             if self.seed.is_list(url)
             else "other"
         )
+        if (day := response.meta.get("gonghui_edition")) is not None:
+            yield from self._edition_answered(response, day)
         gone = None
         if response.status in _REDIRECTS and kind == "article":
             target = self._redirect_target(response)
             if target is not None and self.seed.is_article(target):
-                yield self._request(target)
+                if (request := self._request(target)) is not None:
+                    yield request
             elif target is not None and self._is_home(target):
                 gone = "redirect_home"
         yield PageItem(
@@ -108,11 +136,22 @@ class SiteSpider(Spider):
         )
         if decoded is None or response.status >= 300:
             return
-        for link in self._links(decoded.text, url):
-            yield self._request(link)
+        links = list(self._links(decoded.text, url))
+        follow_lists = not (kind == "list" and self._all_seen(response, links))
+        for link, text in links:
+            if not follow_lists and not self.seed.is_article(link):
+                continue
+            if (request := self._request(link, text)) is not None:
+                yield request
 
     def failed(self, failure: Failure) -> None:
-        """Network errors and HTTP errors after retries: counted by kind, never silent."""
+        """Network errors and HTTP errors after retries: counted by kind, never silent.
+
+        A request refused by robots.txt also arrives here (IgnoreRequest): it is not an error,
+        and Scrapy counts it already (``robotstxt/forbidden``, shown as robots_disallowed).
+        """
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return
         reason = failure.type.__name__ if failure.type else "error"
         response = getattr(failure.value, "response", None)
         if response is not None:
@@ -123,14 +162,143 @@ class SiteSpider(Spider):
             "%s: %s", reason, failure.request.url if hasattr(failure, "request") else ""
         )
 
+    # -- e-paper backfill (crawler/epaper.py) ---------------------------------------------------
+
+    def _start_requests(self) -> Iterator[Request]:
+        """The start URLs; in a backfill instead the first 版面 of the edition of every date
+        of the range (the start URLs lead to the newest edition and the 往期 index)."""
+        epaper = self.seed.epaper
+        if self.backfill is None or epaper is None:
+            for url in self.served.start_urls:
+                yield Request(self.served.absolute(url), callback=self.parse, errback=self.failed)
+            return
+        for day in self.backfill.days():
+            url = self._served_url(self.seed.absolute(epaper.edition(day)))
+            meta = {"gonghui_edition": day}
+            yield Request(url, callback=self.parse, errback=self.failed, meta=meta)
+
+    def _edition_answered(self, response: Response, day: dt.date) -> Iterator[Request]:
+        """An edition request answered: a date without an edition (404, or a redirect away
+        from its date) is counted, not an error; a found one gets every 版面 page_url names
+        (its 版面 links are followed anyway, as on any list page)."""
+        epaper = self.seed.epaper
+        assert self.crawler.stats is not None and epaper is not None
+        if response.status >= 300 or epaper.date_of(response.url) != day:
+            self.crawler.stats.inc_value("gonghui/epaper/no_edition")
+            self.logger.info("no edition of %s (%s %s)", day, response.status, response.url)
+            return
+        self.crawler.stats.inc_value("gonghui/epaper/editions")
+        for page in epaper.pages_of(day):
+            url = self._served_url(self.seed.absolute(page))
+            yield Request(url, callback=self.parse, errback=self.failed)
+
+    def _in_backfill(self, url: str) -> bool:
+        """Every link outside a backfill. In one, only links of the range's editions: a link
+        carrying another date (前一期, 往期) or an undated list page (the front page, the 往期
+        index) would lead into editions outside the range, so it is not followed (counted)."""
+        epaper = self.seed.epaper
+        if self.backfill is None or epaper is None:
+            return True
+        if follows(epaper, self.backfill, url, article=self.seed.is_article(url)):
+            return True
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("gonghui/epaper/out_of_range")
+        return False
+
+    def _of_backfill(self, known: list[KnownArticle]) -> list[KnownArticle]:
+        """Archived articles to re-check: in a backfill only those of the range's editions."""
+        epaper = self.seed.epaper
+        if self.backfill is None or epaper is None:
+            return known
+        return [k for k in known if self.backfill.covers(epaper.date_of(k.url))]
+
     # -- helpers ------------------------------------------------------------------------------
 
-    def _request(self, url: str) -> Request:
-        meta = _ARTICLE_META if self.seed.is_article(url) else {}
-        return Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
+    def _request(self, url: str, text: str = "", *, recheck: bool = False) -> Request | None:
+        """A request for a list or article URL, or None for an article not to fetch now: one a
+        resumed run skips, or (incremental) a known one that is not due and whose listing did
+        not change. A known article is asked for conditionally when its validators are known."""
+        if not self.seed.is_article(url):
+            return Request(url, callback=self.parse, errback=self.failed)
+        canon = canonical_url(self._page_url(url) or url)
+        assert self.crawler.stats is not None
+        if canon in self.resume_skip:
+            self.crawler.stats.inc_value("gonghui/resume/skipped")
+            return None
+        known = self.known.get(canon)
+        if known is not None and not recheck and self.crawl_mode == "incremental":
+            if not _listing_changed(text, known.title):
+                self.crawler.stats.inc_value("gonghui/revisit/known_skipped")
+                return None
+            self.crawler.stats.inc_value("gonghui/revisit/listing_changed")
+        headers = {}
+        if known is not None and known.etag:
+            headers["If-None-Match"] = known.etag
+        if known is not None and known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
+        return Request(
+            url,
+            callback=self.parse,
+            errback=self.failed,
+            headers=headers,
+            meta=dict(_ARTICLE_META),
+        )
 
-    def _known_articles(self) -> list[str]:
-        """The site's archived article URLs; none when the archive cannot be read (yet)."""
+    def _due(self, known: list[KnownArticle]) -> list[KnownArticle]:
+        """The known articles to re-check in this run (all of them in a full crawl).
+
+        Incremental: those the server can answer with 304 (an ETag is kept: a re-check costs
+        no page), removed ones (to see a restoration), those published within ``recent_days`` of the site's newest article (edits
+        and removals come soon after publication; measured from the newest article rather than
+        today so a site that publishes rarely is treated alike), and, oldest check first, a
+        1/recheck_days share of those last checked more than ``recheck_days`` ago.
+        """
+        if self.crawl_mode != "incremental" or not known:
+            return known
+        revisit = self.seed.revisit
+        dates = [k.published for k in known if k.published]
+        recent_from = max(dates) - dt.timedelta(days=revisit.recent_days) if dates else None
+        due = [
+            k
+            for k in known
+            if k.etag
+            or k.removed  # a restoration is news too, and a gone page costs little
+            or (recent_from and k.published and k.published >= recent_from)
+        ]
+        chosen = {k.canonical_url for k in due}
+        stale_before = dt.datetime.now(dt.UTC) - dt.timedelta(days=revisit.recheck_days)
+        stale = sorted(
+            (
+                k
+                for k in known
+                if k.canonical_url not in chosen and _utc(k.last_seen_at) < stale_before
+            ),
+            key=lambda k: k.last_seen_at,
+        )
+        due += stale[: -(-len(known) // revisit.recheck_days)]
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("gonghui/revisit/known", len(known))
+        self.crawler.stats.set_value("gonghui/revisit/due", len(due))
+        return due
+
+    def _all_seen(self, response: Response, links: list[tuple[str, str]]) -> bool:
+        """Stop-when-seen: an incremental crawl does not walk on from a list page (other than a
+        start page) whose articles are all archived already."""
+        if self.crawl_mode != "incremental" or not self.seed.revisit.stop_when_seen:
+            return False
+        if response.meta.get("depth", 0) == 0:
+            return False
+        articles = [link for link, _ in links if self.seed.is_article(link)]
+        seen = articles and all(
+            canonical_url(self._page_url(a) or a) in self.known for a in articles
+        )
+        if seen:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("gonghui/revisit/stop_when_seen")
+        return bool(seen)
+
+    def _known_articles(self) -> list[KnownArticle]:
+        """The site's archived articles; none when the archive cannot be read (yet)."""
         assert self.crawler is not None
         database_url = self.crawler.settings.get("GONGHUI_DATABASE_URL") or (
             load_settings().database_url
@@ -140,7 +308,7 @@ class SiteSpider(Spider):
         except DatabaseError:
             return []
         try:
-            return article_urls(engine, self.site_id)
+            return known_articles(engine, self.site_id)
         except DatabaseError as exc:  # a first crawl before the pipeline migrated
             self.logger.info("no archived articles to re-check: %s", exc)
             return []
@@ -175,7 +343,8 @@ class SiteSpider(Spider):
             return own + url[len(served) :]
         return None
 
-    def _links(self, text: str, base_url: str) -> Iterator[str]:
+    def _links(self, text: str, base_url: str) -> Iterator[tuple[str, str]]:
+        """(URL, link text) of every list or article link on the page, on allowed hosts."""
         try:
             doc = lxml.html.document_fromstring(text)
         except (ValueError, lxml.etree.ParserError):
@@ -191,8 +360,25 @@ class SiteSpider(Spider):
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("gonghui/links/offsite")
                 continue
-            if self.seed.is_article(link) or self.seed.is_list(link):
-                yield link
+            if (self.seed.is_article(link) or self.seed.is_list(link)) and self._in_backfill(link):
+                yield link, " ".join((element.text_content() or element.get("alt") or "").split())
+
+
+_LISTING_NOISE = re.compile(
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|[\[【(（][^\]】)）]{0,8}[\]】)）]|\s+"
+)
+
+
+def _listing_changed(text: str, title: str) -> bool:
+    """Whether a list's link text says the article changed: it is not the archived title (or
+    the start of it: lists cut long titles with … or ...). Dates, short bracketed tags such as
+    [详情] and whitespace are ignored; fewer than 6 characters left say nothing."""
+    shown = _LISTING_NOISE.sub("", text).rstrip(".…")
+    return len(shown) >= 6 and shown not in _LISTING_NOISE.sub("", title)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:

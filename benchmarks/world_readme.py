@@ -1,0 +1,195 @@
+"""The README section of benchmarks/crawl_world.py, written between its two markers.
+
+Everything between ``<!-- crawl_world:begin -->`` and ``<!-- crawl_world:end -->`` is
+generated from one run's result (text, tables and the verdicts alike), so the figures and the
+words about them cannot drift apart. The markers are added at the end of the Benchmarks section
+(before the next ``## `` heading, or at the end of the file) when the README has none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+BEGIN, END = "<!-- crawl_world:begin -->", "<!-- crawl_world:end -->"
+TARGET_SHARE = 0.05  # issue 6: at most 5% of known article pages fetched by a second crawl
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def section(r: dict[str, Any]) -> str:
+    ex = r["extractors"]
+    first, second = r["crawls"]
+    shares = r["second_crawl"]
+    changes = r["changes"]
+    conditional = [s for s in r["sites"] if shares[s]["with_etag"]]
+    plain = [s for s in r["sites"] if not shares[s]["with_etag"]]
+    lines = [
+        "Crawling a replica world, `benchmarks/crawl_world.py`: the five replica sites (the "
+        "seeds' ids, layouts, charsets and pagination, rendered by "
+        f"`crawler/replica/render_*.py`) with {r['articles_per_site']} synthetic articles each "
+        f"({r['articles']} in all; the first crawl archived {first['archived']}): bodies of sentences mixed from 2-4 clauses of the replica's "
+        "seed text, distinct titles, dates spread over three years, tibet3 through the mirror's "
+        "zh-Hant converter, bcrb as editions of 2-3 版面. The world is served on 127.0.0.1 by "
+        f"the replica's HTTP handler: ETag and 304 for {', '.join(conditional) or 'none'}, no "
+        f"validator from {', '.join(plain) or 'none'}. Each crawl is a real "
+        "`gonghui crawl --all --origin SITE=URL ...` subprocess on a fresh SQLite archive, with "
+        "the seeds' politeness **relaxed for a local benchmark**: `download_delay = 0`, "
+        f"AutoThrottle off, {r['concurrency']} requests in flight per site, `max_pages` 10^6 "
+        "(robots.txt still obeyed); real sites keep their 2 s delay. Between the crawls the "
+        "world changes: every view counter moves; on each site some of the newest articles are "
+        "edited, retitled or taken down (404/410) and new ones appear (bcrb: a new edition); on "
+        "qhzgh and tibet3 articles a year old are edited or removed as well. The second crawl "
+        "has no flags (incremental: the archive holds a finished full run).",
+        "",
+        "Columns: responses, every answer the world sent (robots.txt, home, list, article, 304); "
+        "article 200 / 304 / gone, the answers to article URLs; list pages, 栏目 and 版面 pages "
+        "read; wall s, the crawl process from exec to exit (start-up and migrations included); "
+        "pages/s, responses / wall s; CPU s, user + system time of the crawl process "
+        "(`os.wait4`); CPU ms/response, CPU s over responses; CPU ms/article, CPU s over the "
+        "articles the first crawl archived (the second archives a handful and confirms the rest "
+        "with 304s, so it has none); × trafilatura, that over bare `trafilatura.extract(html)` on the same first-crawl "
+        f"article pages in the same run ({ex['trafilatura_ms_per_page']} ms CPU per page over "
+        f"{ex['pages']} pages; the project's own `extract_article` alone: "
+        f"{ex['extract_article_ms_per_page']} ms); peak RSS, the crawl process's ru_maxrss. "
+        f"{r['cpus']} CPUs; the whole benchmark took {r['total_s']:.0f} s.",
+        "",
+        "| crawl | mode | responses | article 200 | article 304 | article gone | list pages "
+        "| wall s | pages/s | CPU s | CPU ms/response | CPU ms/article | × trafilatura "
+        "| peak RSS MB | archived | new versions | removals |",
+        "|---" * 17 + "|",
+    ]
+    for c in (first, second):
+        lines.append(
+            "| "
+            + " | ".join(
+                str(x)
+                for x in (
+                    c["crawl"],
+                    "/".join(c["modes"]),
+                    c["responses"],
+                    c["article_200"],
+                    c["article_304"],
+                    c["article_gone"],
+                    c["list_pages"],
+                    c["wall_s"],
+                    c["pages_per_s"],
+                    c["cpu_s"],
+                    c["cpu_ms_per_response"],
+                    c["cpu_ms_per_archived"] or "-",
+                    c.get("x_trafilatura", "-"),
+                    c["peak_rss_mb"],
+                    c["archived"],
+                    c["new_versions"],
+                    c["removals"],
+                )
+            )
+            + " |"
+        )
+    drops = first["drops"]
+    lines += [
+        "",
+        "First crawl drops by reason: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none")
+        + ".",
+        "",
+        "Second crawl per site: known, the article pages archived by the first crawl; fetched, "
+        "answered with a body (200); requested, asked for at all (304 re-checks and 404/410 "
+        "included); new, articles first published between the crawls; changes found, edits, "
+        "retitles, removals and new articles the archive recorded with the right change class "
+        "(found/made):",
+        "",
+        "| site | ETag | known | fetched (200) | 304 | gone | share fetched | share requested "
+        "| new fetched | list pages | changes found |",
+        "|---" * 11 + "|",
+    ]
+    for site in [*r["sites"], "all"]:
+        s = shares[site]
+        lists = (
+            second["list_pages"]
+            if site == "all"
+            else second["per_site"].get(site, {}).get("list", 0)
+        )
+        found = (
+            f"{changes['found']}/{changes['total']}"
+            if site == "all"
+            else changes["by_site"].get(site, "-")
+        )
+        lines.append(
+            f"| {site} | {'yes' if s['with_etag'] else 'no'} | {s['known']} | {s['fetched_200']} "
+            f"| {s['not_modified_304']} | {s['gone']} | {_pct(s['share_fetched'])} "
+            f"| {_pct(s['share_requested'])} | {s['new_articles_fetched']} | {lists} | {found} |"
+        )
+    lines += ["", *verdicts(r)]
+    return "\n".join(lines)
+
+
+def verdicts(r: dict[str, Any]) -> list[str]:
+    """Plain sentences on the two acceptance figures, whatever they came out as."""
+    shares = r["second_crawl"]
+    changes = r["changes"]
+    total = shares["all"]
+    first_lists, second_lists = (c["per_site"] for c in r["crawls"])
+    out = []
+    over = total["share_requested"] is not None and total["share_requested"] > TARGET_SHARE
+    out.append(
+        f"- Known article pages the second crawl fetched: {_pct(total['share_fetched'])} with a "
+        f"body, {_pct(total['share_requested'])} requested at all (re-checks included): "
+        + ("**above** the 5% target." if over else "within the 5% target.")
+    )
+    etag_sites = [s for s in r["sites"] if shares[s]["with_etag"]]
+    rechecked = sum(shares[s]["requested"] for s in etag_sites)
+    with_etag = sum(shares[s]["with_etag"] for s in etag_sites)
+    if over and with_etag:
+        out.append(
+            f"  On {', '.join(etag_sites)} {rechecked} of the {with_etag} known articles with "
+            f"an ETag were asked for again ({sum(shares[s]['not_modified_304'] for s in etag_sites)}"
+            " answered 304, no body): the incremental crawl re-checks every article whose "
+            "server sent a validator, so the requests grow with the archive even when "
+            "nothing changed."
+        )
+    lists = [
+        f"{s} {first_lists.get(s, {}).get('list', 0)}→{second_lists.get(s, {}).get('list', 0)}"
+        for s in r["sites"]
+    ]
+    out.append(
+        f"- List pages read, first crawl → second: {', '.join(lists)}. Stop-when-seen stops "
+        "walking at a list page whose articles are all archived, but the page that carries the "
+        "new articles is not such a page, so every list page it links is still queued: all of "
+        "them where the pagination bar numbers every page (qhzgh, xazgh, tibet3) or the front "
+        "page links every edition (bcrb); xnzgh's bar (首页/上页/下页/尾页) links two."
+    )
+    by_kind = ", ".join(f"{k} {v}" for k, v in changes["by_kind"].items())
+    out.append(f"- Changes found: {changes['found']}/{changes['total']} ({by_kind}).")
+    for m in changes["missed"]:
+        out.append(
+            f"  **Missed**: {m['site']} {m['kind']} of {m['path']} ({m['age']}, "
+            f"{m['age_days']} days old; classes made: {m['classes'] or 'none'}): {m['why']}."
+        )
+    out.append(
+        f"- Versions the second crawl made that no change explains: "
+        f"{changes['unexplained_versions']}."
+    )
+    return out
+
+
+def update_readme(path: Path, result: dict[str, Any]) -> None:
+    content = path.read_text(encoding="utf-8")
+    if BEGIN not in content or END not in content:
+        content = _with_markers(content)
+    before, rest = content.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    path.write_text(f"{before}{BEGIN}\n{section(result)}\n{END}{after}", encoding="utf-8")
+
+
+def _with_markers(content: str) -> str:
+    """The markers at the end of the Benchmarks section."""
+    start = content.find("\n## Benchmarks")
+    if start < 0:
+        raise SystemExit("README has no '## Benchmarks' section")
+    nxt = content.find("\n## ", start + 1)
+    cut = len(content) if nxt < 0 else nxt
+    head = content[:cut].rstrip("\n")
+    return f"{head}\n\n{BEGIN}\n{END}\n" + content[cut:]
