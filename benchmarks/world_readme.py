@@ -38,9 +38,10 @@ def section(r: dict[str, Any]) -> str:
         "`gonghui crawl --all --origin SITE=URL ...` subprocess on a fresh SQLite archive, with "
         "the seeds' politeness **relaxed for a local benchmark**: `download_delay = 0`, "
         f"AutoThrottle off, {r['concurrency']} requests in flight per site, `max_pages` 10^6 "
-        "(robots.txt still obeyed); real sites keep their 2 s delay. Between the crawls the "
+        "(robots.txt still obeyed; the shipped seeds are not changed). Between the crawls the "
         "world changes: every view counter moves; on each site some of the newest articles are "
-        "edited, retitled or taken down (404/410) and new ones appear (bcrb: a new edition); on "
+        "edited (a typo fixed or a paragraph added), retitled or taken down (404/410) and new "
+        "ones appear (bcrb: a new edition); on "
         "qhzgh and tibet3 articles a year old are edited or removed as well. The second crawl "
         "has no flags (incremental: the archive holds a finished full run).",
         "",
@@ -99,7 +100,7 @@ def section(r: dict[str, Any]) -> str:
         "answered with a body (200); requested, asked for at all (304 re-checks and 404/410 "
         "included); new, articles first published between the crawls; changes found, edits, "
         "retitles, removals and new articles the archive recorded with the right change class "
-        "(found/made):",
+        "(found/changed):",
         "",
         "| site | ETag | known | fetched (200) | 304 | gone | share fetched | share requested "
         "| new fetched | list pages | changes found |",
@@ -117,8 +118,9 @@ def section(r: dict[str, Any]) -> str:
             if site == "all"
             else changes["by_site"].get(site, "-")
         )
+        etag = "-" if site == "all" else "yes" if s["with_etag"] else "no"
         lines.append(
-            f"| {site} | {'yes' if s['with_etag'] else 'no'} | {s['known']} | {s['fetched_200']} "
+            f"| {site} | {etag} | {s['known']} | {s['fetched_200']} "
             f"| {s['not_modified_304']} | {s['gone']} | {_pct(s['share_fetched'])} "
             f"| {_pct(s['share_requested'])} | {s['new_articles_fetched']} | {lists} | {found} |"
         )
@@ -143,30 +145,37 @@ def verdicts(r: dict[str, Any]) -> list[str]:
     rechecked = sum(shares[s]["requested"] for s in etag_sites)
     with_etag = sum(shares[s]["with_etag"] for s in etag_sites)
     if over and with_etag:
+        not_modified = sum(shares[s]["not_modified_304"] for s in etag_sites)
+        every = rechecked >= 0.99 * with_etag
         out.append(
             f"  On {', '.join(etag_sites)} {rechecked} of the {with_etag} known articles with "
-            f"an ETag were asked for again ({sum(shares[s]['not_modified_304'] for s in etag_sites)}"
-            " answered 304, no body): the incremental crawl re-checks every article whose "
-            "server sent a validator, so the requests grow with the archive even when "
-            "nothing changed."
+            f"an ETag were asked for again ({not_modified} answered 304, no body)"
+            + (
+                ": the incremental crawl re-checks every article whose server sent a "
+                "validator, so its requests grow with the archive even when nothing changed."
+                if every
+                else "."
+            )
         )
     lists = [
         f"{s} {first_lists.get(s, {}).get('list', 0)}→{second_lists.get(s, {}).get('list', 0)}"
         for s in r["sites"]
     ]
     out.append(
-        f"- List pages read, first crawl → second: {', '.join(lists)}. Stop-when-seen stops "
-        "walking at a list page whose articles are all archived, but the page that carries the "
-        "new articles is not such a page, so every list page it links is still queued: all of "
-        "them where the pagination bar numbers every page (qhzgh, xazgh, tibet3) or the front "
-        "page links every edition (bcrb); xnzgh's bar (首页/上页/下页/尾页) links two."
+        f"- List pages read, first crawl → second: {', '.join(lists)}. Stop-when-seen: an "
+        "incremental crawl does not walk on from a list page that links an archived article "
+        "(lists run newest first); the list pages a start page links are read, except that "
+        "an e-paper's front page (往期回顾, linking every edition) is followed only to the "
+        "editions not older than the newest one archived."
     )
     by_kind = ", ".join(f"{k} {v}" for k, v in changes["by_kind"].items())
     out.append(f"- Changes found: {changes['found']}/{changes['total']} ({by_kind}).")
     for m in changes["missed"]:
+        what = {"edit": "the edit", "retitle": "the retitle", "removed": "the removal"}
         out.append(
-            f"  **Missed**: {m['site']} {m['kind']} of {m['path']} ({m['age']}, "
-            f"{m['age_days']} days old; classes made: {m['classes'] or 'none'}): {m['why']}."
+            f"  **Missed**: {m['site']}, {what.get(m['kind'], m['kind'])} of {m['path']} "
+            f"({m['age_days']} days older than the newest article; versions made: "
+            f"{', '.join(m['classes']) or 'none'}): {m['why']}."
         )
     out.append(
         f"- Versions the second crawl made that no change explains: "

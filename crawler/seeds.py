@@ -67,8 +67,12 @@ class Revisit(BaseModel):
     # Articles published in the last recent_days are re-checked on every run (edits and
     # removals happen mostly soon after publication) ...
     recent_days: int = Field(default=7, ge=0)
-    # ... older ones when their last check is older than recheck_days, a share each night.
+    # ... the others in turn, the least recently checked first, so each is re-checked about
+    # every recheck_days runs (a 1/recheck_days share per run) ...
     recheck_days: int = Field(default=60, ge=1)
+    # ... and a site with at most this many archived articles has all of them re-checked on
+    # every run (a few dozen requests, most of them 304s).
+    recheck_all_up_to: int = Field(default=100, ge=0)
 
 
 class ExtractHints(BaseModel):

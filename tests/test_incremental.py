@@ -6,6 +6,7 @@ asks for a full crawl. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,9 +88,8 @@ def test_an_unchanged_site_is_rechecked_with_304s_and_lists_are_not_walked(crawl
     assert {(e.site_id, e.path) for e in not_modified} == {
         k for k in known if k[0] in CONDITIONAL_SITES
     }
-    # The mirror sends no validator: only its recent articles are fetched again.
-    tibet3 = {e.path for e in bodies}
-    assert tibet3 and len(tibet3) < len({p for s, p in known if s == "tibet3"})
+    # The mirror sends no validator: its articles (a small site: all re-checked) come again.
+    assert {e.path for e in bodies} == {p for s, p in known if s == "tibet3"}
     # Stop-when-seen: fewer list pages than the full crawl read.
     lists = [e for e in first if not is_article(e)]
     assert len([e for e in second if not is_article(e)]) < len(lists)
@@ -118,3 +118,65 @@ def test_deep_walks_every_list_page_again(crawls: Crawls):
     incremental_lists = {(e.site_id, e.path) for e in crawls.logs[2] if not is_article(e)}
     assert first_lists - {k for k in first_lists if k[1].endswith("robots.txt")} <= deep_lists
     assert len(incremental_lists) < len(deep_lists)
+
+
+def _article(n: int, published: dt.date, checked: dt.datetime, removed: bool = False):
+    from archive.queries import KnownArticle
+
+    url = f"http://www.tibet3.com/news/zangqu/{published:%Y-%m/%d}/content_{n}.htm"
+    return KnownArticle(url, url, f"标题{n}", published, checked, removed, None, None)
+
+
+def test_a_large_site_rechecks_recent_removed_and_a_rotating_share():
+    """1,000 known articles: the incremental crawl re-checks the removed ones, those within
+    recent_days of the newest, and the 1/recheck_days least recently checked of the rest."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.site import SiteSpider
+
+    spider = SiteSpider.from_crawler(get_crawler(SiteSpider), site=SEEDS["tibet3"])
+    spider.crawl_mode = "incremental"
+    newest = dt.date(2025, 6, 30)
+    base = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+    known = [
+        _article(n, newest - dt.timedelta(days=n), base + dt.timedelta(minutes=n % 97))
+        for n in range(1000)
+    ]
+    known[500] = _article(500, newest - dt.timedelta(days=500), base, removed=True)
+    due = {k.canonical_url for k in spider._due(known)}
+    revisit = SEEDS["tibet3"].revisit
+    recent = {k.canonical_url for k in known if (newest - k.published).days <= revisit.recent_days}
+    assert recent | {known[500].canonical_url} <= due
+    share = -(-1000 // revisit.recheck_days)
+    assert len(due) == len(recent) + 1 + share
+    assert len(due) <= 0.05 * 1000
+    rotated = [k for k in known if k.canonical_url in due - recent - {known[500].canonical_url}]
+    assert max(k.last_seen_at for k in rotated) <= min(
+        k.last_seen_at for k in known if k.canonical_url not in due
+    )
+    spider.crawl_mode = "full"
+    assert len(spider._due(known)) == 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "changed"),
+    [
+        ("西宁市总工会召开十四届三次全委会议", "西宁市总工会召开十四届二次全委会议", True),
+        ("西宁市总工会召开…", "西宁市总工会召开十四届二次全委会议", False),  # cut by the list
+        (
+            "西宁市总工会召开十四届二次全委会议 2024-05-01",
+            "西宁市总工会召开十四届二次全委会议",
+            False,
+        ),
+        (
+            "图为疫情防控期间职工志愿者在社区值守",
+            "西宁市总工会召开十四届二次全委会议",
+            False,
+        ),  # a caption
+        ("[详情]", "西宁市总工会召开十四届二次全委会议", False),
+    ],
+)
+def test_a_retitle_shows_on_a_list_but_captions_and_teasers_do_not(text, title, changed):
+    from crawler.spiders.site import _listing_changed
+
+    assert _listing_changed(text, title) is changed

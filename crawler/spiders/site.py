@@ -7,16 +7,28 @@ Every response becomes a PageItem (bytes, headers, decoded text, encoding eviden
 archive pipeline stores it. Links are read from the text we decoded ourselves, and only links
 on the seed's allowed hosts that match a list or article pattern are followed.
 
-Besides the start URLs, every article the archive already holds for the site is requested
-again (removed ones too): a list page no longer links an article that was taken down, and an
-edit shows only on the article itself. Article requests do not follow redirects by themselves:
-an article sent to the home page (or a list) has been removed, which the spider says on the
-item; a redirect to another article is followed.
+Besides the start URLs, articles the archive already holds are requested again: a list page
+no longer links an article that was taken down, and an edit shows only on the article itself.
+How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]`` table):
+
+- **full** (a site's first crawl, then every ``deep_every_days``, or ``--deep``): every list
+  page is walked and every known article (removed ones too) is re-checked;
+- **incremental** (the nights between): walking on from a list page (other than a start page)
+  stops when every article it links is archived (stop-when-seen); a known article is fetched
+  only when due (``_due``: it has an ETag, is removed, is recent, or its check is old) or when
+  a list shows it under another title.
+
+A request for a known article carries If-None-Match / If-Modified-Since from its last capture,
+so a server that supports them answers 304 and no page is downloaded. Article requests do not
+follow redirects by themselves: an article sent to the home page (or a list) has been removed,
+which the spider says on the item; a redirect to another article is followed. A run carrying on
+an interrupted one skips what that one archived (``resume_skip``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -75,7 +87,7 @@ class SiteSpider(Spider):
         # Canonical URLs of articles the interrupted run this one carries on already archived;
         # set by the archive pipeline when it opens the run.
         self.resume_skip: set[str] = set()
-        # "full" or "incremental" (see the module docstring); set by the pipeline from the run.
+        # "full", "incremental" or "backfill" (module docstring); set by the pipeline from the run.
         self.crawl_mode = "full"
         self.known: dict[str, KnownArticle] = {}  # canonical URL -> what the archive holds
 
@@ -88,9 +100,10 @@ class SiteSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        # Read before the first response is parsed: stop-when-seen and the edition filter use it.
+        self.known = {k.canonical_url: k for k in self._known_articles()}
         for request in self._start_requests():
             yield request
-        self.known = {k.canonical_url: k for k in self._known_articles()}
         for known in self._due(self._of_backfill(list(self.known.values()))):
             if (request := self._request(self._served_url(known.url), recheck=True)) is not None:
                 yield request
@@ -139,7 +152,7 @@ class SiteSpider(Spider):
         links = list(self._links(decoded.text, url))
         follow_lists = not (kind == "list" and self._all_seen(response, links))
         for link, text in links:
-            if not follow_lists and not self.seed.is_article(link):
+            if not self.seed.is_article(link) and not (follow_lists and self._new_edition(link)):
                 continue
             if (request := self._request(link, text)) is not None:
                 yield request
@@ -245,52 +258,70 @@ class SiteSpider(Spider):
         )
 
     def _due(self, known: list[KnownArticle]) -> list[KnownArticle]:
-        """The known articles to re-check in this run (all of them in a full crawl).
-
-        Incremental: those the server can answer with 304 (an ETag is kept: a re-check costs
-        no page), removed ones (to see a restoration), those published within ``recent_days`` of the site's newest article (edits
-        and removals come soon after publication; measured from the newest article rather than
-        today so a site that publishes rarely is treated alike), and, oldest check first, a
-        1/recheck_days share of those last checked more than ``recheck_days`` ago.
-        """
-        if self.crawl_mode != "incremental" or not known:
-            return known
+        """The known articles to re-check in this run: all of them in a full crawl or on a
+        small site (``recheck_all_up_to``); otherwise the removed ones (a restoration is news
+        too), those published within ``recent_days`` of the site's newest article (edits and
+        removals come soon after publication; counted from the newest article, not today, so a
+        site that publishes rarely is treated alike), and in turn a 1/``recheck_days`` share
+        of the rest, least recently checked first. Every re-check is a conditional request
+        where validators are known, so an unchanged page costs a 304."""
         revisit = self.seed.revisit
+        if self.crawl_mode != "incremental" or not known or len(known) <= revisit.recheck_all_up_to:
+            return known
         dates = [k.published for k in known if k.published]
         recent_from = max(dates) - dt.timedelta(days=revisit.recent_days) if dates else None
         due = [
             k
             for k in known
-            if k.etag
-            or k.removed  # a restoration is news too, and a gone page costs little
-            or (recent_from and k.published and k.published >= recent_from)
+            if k.removed or (recent_from and k.published and k.published >= recent_from)
         ]
         chosen = {k.canonical_url for k in due}
-        stale_before = dt.datetime.now(dt.UTC) - dt.timedelta(days=revisit.recheck_days)
-        stale = sorted(
-            (
-                k
-                for k in known
-                if k.canonical_url not in chosen and _utc(k.last_seen_at) < stale_before
-            ),
-            key=lambda k: k.last_seen_at,
+        rest = sorted(
+            (k for k in known if k.canonical_url not in chosen),
+            key=lambda k: (_utc(k.last_seen_at), k.canonical_url),
         )
-        due += stale[: -(-len(known) // revisit.recheck_days)]
+        due += rest[: -(-len(known) // revisit.recheck_days)]
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("gonghui/revisit/known", len(known))
         self.crawler.stats.set_value("gonghui/revisit/due", len(due))
         return due
 
+    def _new_edition(self, url: str) -> bool:
+        """Incremental crawl of an e-paper: a 版面 link dated before the newest edition already
+        archived is not followed. The front page (往期回顾) links every edition; the nightly
+        run takes the new ones (several, if nights were missed), not the whole back catalogue."""
+        epaper = self.seed.epaper
+        if self.crawl_mode != "incremental" or epaper is None or not self._newest_known:
+            return True
+        day = epaper.date_of(url)
+        if day is None or day >= self._newest_known:
+            return True
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("gonghui/revisit/old_edition")
+        return False
+
+    @functools.cached_property
+    def _newest_known(self) -> dt.date | None:
+        """The newest date of an archived article's edition (e-papers), None before any."""
+        epaper = self.seed.epaper
+        days = [d for k in self.known.values() if epaper and (d := epaper.date_of(k.url))]
+        return max(days, default=None)
+
     def _all_seen(self, response: Response, links: list[tuple[str, str]]) -> bool:
         """Stop-when-seen: an incremental crawl does not walk on from a list page (other than a
-        start page) whose articles are all archived already."""
+        start page) that links an archived article. Lists run newest first, so the first
+        archived article on a page marks where what is new ends: the next pages hold nothing
+        new. (Waiting for a page whose articles are *all* archived would read every page of a
+        pagination bar that links them all from page 1.) The deep crawl every
+        ``deep_every_days`` reads everything, should a list not run newest first."""
         if self.crawl_mode != "incremental" or not self.seed.revisit.stop_when_seen:
             return False
         if response.meta.get("depth", 0) == 0:
             return False
-        articles = [link for link, _ in links if self.seed.is_article(link)]
-        seen = articles and all(
-            canonical_url(self._page_url(a) or a) in self.known for a in articles
+        seen = any(
+            canonical_url(self._page_url(link) or link) in self.known
+            for link, _ in links
+            if self.seed.is_article(link)
         )
         if seen:
             assert self.crawler.stats is not None
@@ -370,11 +401,20 @@ _LISTING_NOISE = re.compile(
 
 
 def _listing_changed(text: str, title: str) -> bool:
-    """Whether a list's link text says the article changed: it is not the archived title (or
-    the start of it: lists cut long titles with … or ...). Dates, short bracketed tags such as
-    [详情] and whitespace are ignored; fewer than 6 characters left say nothing."""
+    """Whether a list's link text says the article was retitled: it is not the archived title
+    (nor its start: lists cut long titles with … or ...), yet close to it (character-bigram
+    Dice ≥ 0.5). Link texts that are not titles at all (a photo's 图为… caption, 详情, 更多)
+    say nothing; neither do dates, short bracketed tags and fewer than 6 characters."""
     shown = _LISTING_NOISE.sub("", text).rstrip(".…")
-    return len(shown) >= 6 and shown not in _LISTING_NOISE.sub("", title)
+    title = _LISTING_NOISE.sub("", title)
+    if len(shown) < 6 or shown in title:
+        return False
+    a, b = _bigrams(shown), _bigrams(title)
+    return bool(a and b) and 2 * len(a & b) / (len(a) + len(b)) >= 0.5
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
