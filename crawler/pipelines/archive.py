@@ -80,7 +80,8 @@ class ArchivePipeline:
         # busy site is refused with one line; `scrapy crawl` directly opens it here.
         self.run_id = self.run_id or self.archive.start_run(seed.id, self.trigger)
         self.stats.set_value("gonghui/run_id", self.run_id)
-        # A run carrying on an interrupted one does not fetch what that one archived.
+        # The spider's plan: how much to revisit (the run's mode) and, for a run carrying on an
+        # interrupted one, the articles that one archived, not to be fetched again.
         self.spider.crawl_mode = self.archive.run_mode(self.run_id)  # type: ignore[attr-defined]
         skip = self.archive.resume_skip(self.run_id)
         self.spider.resume_skip = skip  # type: ignore[attr-defined]
