@@ -148,6 +148,12 @@ def test_a_crawl_killed_twice_and_resumed_equals_one_never_interrupted(
     refetched = {u for u in archived_before_last if "/" + u.split("/", 3)[3] in fetched_paths}
     assert not refetched, sorted(refetched)[:5]
 
+    # The WARC files of the killed runs are still readable to the end.
+    warcio = Path(sys.executable).parent / "warcio"
+    for path in sorted((tmp_path / "warc").rglob("*.warc.gz")):
+        index = subprocess.run([str(warcio), "index", str(path)], capture_output=True, text=True)
+        assert index.returncode == 0, (path.name, index.stderr[-500:])
+
     engine = make_engine(database_url)
     with Session(engine) as session:
         runs = session.scalars(select(Run).order_by(Run.id)).all()
