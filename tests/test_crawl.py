@@ -56,18 +56,27 @@ class Crawled:
     crawl_log: list  # the replica's request log right after the two crawls
 
 
+def gonghui_argv(
+    *args: str, database_url: str, warc_dir: Path, seeds_dir: Path | None = None
+) -> list[str]:
+    """The command line of `gonghui ARGS` on this archive (and seeds folder), as a user types it."""
+    seeds = ["--seeds-dir", str(seeds_dir)] if seeds_dir is not None else []
+    return [
+        sys.executable,
+        "-m",
+        "crawler.cli.main",
+        "--database",
+        database_url,
+        "--warc-dir",
+        str(warc_dir),
+        *seeds,
+        *args,
+    ]
+
+
 def gonghui(*args: str, database_url: str, warc_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli.main",
-            "--database",
-            database_url,
-            "--warc-dir",
-            str(warc_dir),
-            *args,
-        ],
+        gonghui_argv(*args, database_url=database_url, warc_dir=warc_dir),
         capture_output=True,
         text=True,
         timeout=300,

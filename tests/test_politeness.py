@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from crawler.middlewares import (
     crawl_delay_floor,
     parse_retry_after,
 )
+from tests.test_crawl import gonghui_argv
 
 ROBOTS_A = "User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n"
 MAX_ERRORS_C = 3
@@ -241,19 +241,9 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
         write_seed(seeds, "sitec", "丙市总工会", c.origin, starts_c, f"max_errors = {MAX_ERRORS_C}")
         database_url = f"sqlite:///{tmp / 'archive.sqlite3'}"
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "crawler.cli.main",
-                "--database",
-                database_url,
-                "--warc-dir",
-                str(tmp / "warc"),
-                "crawl",
-                "sitea",
-                "siteb",
-                "sitec",
-            ],
+            gonghui_argv(
+                "crawl", "sitea", "siteb", "sitec", database_url=database_url, warc_dir=tmp / "warc"
+            ),
             capture_output=True,
             text=True,
             timeout=120,

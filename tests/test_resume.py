@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from archive.db import make_engine
 from archive.models import ArticleVersion, Page, Run
 from crawler.replica.server import ReplicaServer
+from tests.test_crawl import gonghui_argv
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +37,10 @@ def slow_seeds(folder: Path) -> Path:
 
 
 def crawl_args(database_url: str, warc: Path, seeds: Path, replica: ReplicaServer) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "crawler.cli.main",
-        "--database",
-        database_url,
-        "--warc-dir",
-        str(warc),
-        "--seeds-dir",
-        str(seeds),
-        "crawl",
-        "--all",
-        *(f"--origin={site}={origin}" for site, origin in replica.origins.items()),
-    ]
+    origins = [f"--origin={site}={origin}" for site, origin in replica.origins.items()]
+    return gonghui_argv(
+        "crawl", "--all", *origins, database_url=database_url, warc_dir=warc, seeds_dir=seeds
+    )
 
 
 def versions(database_url: str) -> dict[str, list[tuple[int, str, str]]]:

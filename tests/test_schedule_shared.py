@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import signal
 import subprocess
-import sys
 import time
 import zoneinfo
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from archive.db import make_engine
 from archive.models import Run
 from crawler.replica.server import ReplicaServer
+from tests.test_crawl import gonghui_argv
 from tests.test_schedule import clean_env
 
 pytestmark = pytest.mark.slow
@@ -70,20 +70,14 @@ def test_two_schedulers_on_one_database_crawl_each_site_once(
             logs.append(log)
             procs.append(
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "crawler.cli.main",
-                        "--database",
-                        database_url,
-                        "--warc-dir",
-                        str(tmp_path / "warc"),
-                        "--seeds-dir",
-                        str(seeds),
+                    gonghui_argv(
                         "schedule",
                         "--timetable",
                         str(timetable),
-                    ],
+                        database_url=database_url,
+                        warc_dir=tmp_path / "warc",
+                        seeds_dir=seeds,
+                    ),
                     cwd=tmp_path,
                     env=clean_env(),
                     stdout=log.open("wb"),
