@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from archive.errors import GonghuiError
 from archive.models import ArticleVersion, Capture, Page, Run, SiteLease
+from archive.queries import current_article_select
 
 LEASE_SECONDS = 120
 # An interrupted crawl older than this is not carried on by the next run: what it archived
@@ -121,7 +122,7 @@ def acquire(session: Session, site_id: str, now: dt.datetime) -> None:
     if holder is None:
         raise SiteBusy(f"site {site_id}: could not take its lease; try again")
     run = f"run {holder.run_id}" if holder.run_id else "a crawl"
-    until = _utc(holder.expires_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    until = holder.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     raise SiteBusy(
         f"site {site_id} is being crawled by {run} ({holder.owner}); its lease runs to {until}"
     )
@@ -150,7 +151,7 @@ def start(
         )
         if done is not None:
             release(session, site_id)
-            slot = _utc(scheduled_for).strftime("%Y-%m-%d %H:%M:%S UTC")
+            slot = scheduled_for.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             raise SiteBusy(f"site {site_id}: the slot {slot} was already crawled (run {done})")
     dead = list(
         session.scalars(
@@ -158,7 +159,7 @@ def start(
         )
     )
     newest = dead[-1] if dead else None
-    if newest is not None and not (resume or now - _utc(newest.started_at) <= RESUME_WINDOW):
+    if newest is not None and not (resume or now - newest.started_at <= RESUME_WINDOW):
         newest = None  # too old to carry on
     if mode is None:
         last_full = session.scalar(
@@ -166,7 +167,7 @@ def start(
                 Run.site_id == site_id, Run.mode == "full", Run.status == "finished"
             )
         )
-        due = last_full is None or (deep_every is not None and now - _utc(last_full) >= deep_every)
+        due = last_full is None or (deep_every is not None and now - last_full >= deep_every)
         mode = "full" if due else "incremental"
     if newest is not None and newest.mode == "full" and mode == "incremental":
         mode = "full"  # carrying on a full crawl: it is still a full crawl
@@ -238,26 +239,8 @@ def resume_skip(session: Session, run_id: int) -> set[str]:
     chain = resumed_runs(session, run_id)
     if not chain:
         return set()
-    newest = (
-        select(ArticleVersion.page_id, func.max(ArticleVersion.version_no).label("no"))
-        .join(Capture, Capture.id == ArticleVersion.last_capture_id)
-        .where(Capture.run_id.in_(chain))
-        .group_by(ArticleVersion.page_id)
-        .subquery()
+    stmt, _ = current_article_select(Page.canonical_url)
+    stmt = stmt.join(Capture, Capture.id == ArticleVersion.last_capture_id).where(
+        Capture.run_id.in_(chain)
     )
-    current = (
-        select(ArticleVersion.page_id, func.max(ArticleVersion.version_no).label("no"))
-        .where(ArticleVersion.page_id.in_(select(newest.c.page_id)))
-        .group_by(ArticleVersion.page_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Page.canonical_url)
-        .join(newest, newest.c.page_id == Page.id)
-        .join(current, (current.c.page_id == Page.id) & (current.c.no == newest.c.no))
-    )
-    return set(rows.scalars())
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return set(session.scalars(stmt))

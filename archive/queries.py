@@ -1,7 +1,8 @@
 """Read-only questions the CLI asks of the archive; answers are plain dataclasses.
 
 A page's *current* version is its highest ``version_no`` (see ``archive.models``);
-``current_versions()`` is the one place that rule is written as SQL.
+``current_versions()`` is the one place that rule is written as SQL, and
+``newest_version_no()`` its per-page form for queries on a few pages.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, Subquery, and_, case, func, select
+from sqlalchemy import Engine, ScalarSelect, Select, Subquery, and_, case, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
@@ -132,6 +133,20 @@ def current_versions() -> Subquery:
         )
         .group_by(ArticleVersion.page_id)
         .subquery("current")
+    )
+
+
+def newest_version_no() -> ScalarSelect[Any]:
+    """The current version number of the outer query's ``page`` row, as a correlated
+    subquery: an index read per page. For statements about a few pages on a hot path (the
+    reprint index runs per new article), where grouping the whole table costs 70 ms at 100 k
+    pages."""
+    inner = ArticleVersion.__table__.alias("newest")
+    return (
+        select(func.max(inner.c.version_no))
+        .where(inner.c.page_id == Page.__table__.c.id)
+        .correlate(Page.__table__)
+        .scalar_subquery()
     )
 
 
@@ -370,29 +385,17 @@ class KnownArticle:
 def known_articles(engine: Engine, site_id: str) -> list[KnownArticle]:
     """Every page of the site with an article version (removed ones included), oldest first:
     what a crawl re-checks to find edits, removals and restorations."""
-    inner = ArticleVersion.__table__.alias("newest")
-    newest = (
-        select(func.max(inner.c.version_no))
-        .where(inner.c.page_id == Page.id)
-        .correlate(Page)
-        .scalar_subquery()
+    stmt, _ = current_article_select(
+        Page.url,
+        Page.canonical_url,
+        ArticleVersion.title,
+        ArticleVersion.published,
+        Page.last_seen_at,
+        Page.removed_at,
+        Capture.headers,
     )
     stmt = (
-        select(
-            Page.url,
-            Page.canonical_url,
-            ArticleVersion.title,
-            ArticleVersion.published,
-            Page.last_seen_at,
-            Page.removed_at,
-            Capture.headers,
-        )
-        .select_from(Page)
-        .join(
-            ArticleVersion,
-            (ArticleVersion.page_id == Page.id) & (ArticleVersion.version_no == newest),
-        )
-        .join(Capture, Capture.id == ArticleVersion.last_capture_id)
+        stmt.join(Capture, Capture.id == ArticleVersion.last_capture_id)
         .where(Page.site_id == site_id)
         .order_by(Page.id)
     )

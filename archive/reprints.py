@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.models import (
@@ -44,6 +44,7 @@ from archive.models import (
     ReprintCluster,
     Site,
 )
+from archive.queries import newest_version_no
 from archive.similarity import (
     NUM_PERM,
     Signature,
@@ -69,20 +70,6 @@ _TEXT = ArticleText.__table__
 _SITE = Site.__table__
 
 
-def _newest_version_no():  # type: ignore[no-untyped-def]
-    """The page's highest version number, correlated to the outer query's page (an index read).
-
-    Per page, not ``GROUP BY page_id`` over the whole table: that costs 70 ms at 100 k pages.
-    """
-    inner = _VERSION.alias("newest")
-    return (
-        select(func.max(inner.c.version_no))
-        .where(inner.c.page_id == _PAGE.c.id)
-        .correlate(_PAGE)
-        .scalar_subquery()
-    )
-
-
 # Every statement is built once, here, with bound parameters: building a SELECT with an alias
 # and joins costs more Python time than SQLite takes to run it (measured: 1.5 ms of 2.8 ms per
 # new article went to constructing statements).
@@ -98,7 +85,7 @@ _TEXTS = (
     .select_from(_PAGE)
     .join(
         _VERSION,
-        (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == _newest_version_no()),
+        (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == newest_version_no()),
     )
     .join(_TEXT, _TEXT.c.id == _VERSION.c.text_id)
     .where(_PAGE.c.id.in_(_IDS))
@@ -130,7 +117,7 @@ _MEMBERS = (
     .join(_SITE, _SITE.c.id == _PAGE.c.site_id)
     .join(
         _VERSION,
-        (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == _newest_version_no()),
+        (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == newest_version_no()),
     )
     .where(_PAGE.c.cluster_id == bindparam("cid"))
 )

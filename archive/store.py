@@ -256,17 +256,10 @@ class Archive:
         has no version (nothing to confirm)."""
         with self._session() as session:
             capture = session.get_one(Capture, capture_id)
-            current = session.scalars(
-                select(ArticleVersion)
-                .where(ArticleVersion.page_id == capture.page_id)
-                .order_by(ArticleVersion.version_no.desc())
-                .limit(1)
-            ).first()
+            current = _current_version(session, capture.page_id)
             if current is None:
                 return False
-            if capture.fetched_at >= current.last_seen_at:
-                current.last_seen_at = capture.fetched_at
-                current.last_capture_id = capture.id
+            _confirm(current, capture)
             return True
 
     def record_article(self, capture_id: int, fields: ArticleFields) -> VersionOutcome:
@@ -288,9 +281,7 @@ class Archive:
             current = _current_version(session, capture.page_id)
             restored = current is not None and current.change_class == "removed"
             if current is not None and not restored and current.content_sha256 == digest:
-                if capture.fetched_at >= current.last_seen_at:
-                    current.last_seen_at = capture.fetched_at
-                    current.last_capture_id = capture.id
+                _confirm(current, capture)
                 if current.artefacts_removed is None and fields.artefacts_removed is not None:
                     _set_hans(current, fields)
                     if current.text.body_hans is None:
@@ -424,6 +415,13 @@ class Archive:
             except DBAPIError as exc:
                 url = db.display_url(self._engine.url)
                 raise DatabaseError(f"database error on {url}: {db.short_reason(exc)}") from exc
+
+
+def _confirm(version: ArticleVersion, capture: Capture) -> None:
+    """The capture saw the version unchanged: it is current as of then (never moved back)."""
+    if capture.fetched_at >= version.last_seen_at:
+        version.last_seen_at = capture.fetched_at
+        version.last_capture_id = capture.id
 
 
 def _current_version(session: Session, page_id: int) -> ArticleVersion | None:

@@ -150,7 +150,7 @@ class SiteSpider(Spider):
         if decoded is None or response.status >= 300:
             return
         links = list(self._links(decoded.text, url))
-        follow_lists = not (kind == "list" and self._all_seen(response, links))
+        follow_lists = not (kind == "list" and self._walk_stops_here(response, links))
         for link, text in links:
             if not self.seed.is_article(link) and not (follow_lists and self._new_edition(link)):
                 continue
@@ -278,7 +278,7 @@ class SiteSpider(Spider):
         chosen = {k.canonical_url for k in due}
         rest = sorted(
             (k for k in known if k.canonical_url not in chosen),
-            key=lambda k: (_utc(k.last_seen_at), k.canonical_url),
+            key=lambda k: (k.last_seen_at, k.canonical_url),
         )
         due += rest[: -(-len(known) // revisit.recheck_days)]
         assert self.crawler.stats is not None
@@ -307,7 +307,7 @@ class SiteSpider(Spider):
         days = [d for k in self.known.values() if epaper and (d := epaper.date_of(k.url))]
         return max(days, default=None)
 
-    def _all_seen(self, response: Response, links: list[tuple[str, str]]) -> bool:
+    def _walk_stops_here(self, response: Response, links: list[tuple[str, str]]) -> bool:
         """Stop-when-seen: an incremental crawl does not walk on from a list page (other than a
         start page) that links an archived article. Lists run newest first, so the first
         archived article on a page marks where what is new ends: the next pages hold nothing
@@ -415,10 +415,6 @@ def _listing_changed(text: str, title: str) -> bool:
 
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:
