@@ -7,7 +7,8 @@
 1. The world (benchmarks/world_data.py): the five replica sites (the seeds' ids and layouts,
    rendered by crawler/replica/render_*.py) with ``--articles-per-site`` synthetic articles
    each, served on 127.0.0.1 ephemeral ports by the replica's own HTTP handler
-   (benchmarks/world_server.py): ETag and 304 for qhzgh, xazgh, xnzgh and bcrb, none for tibet3.
+   (benchmarks/world_server.py): ETag and 304 for qhzgh, xazgh, xnzgh and bcrb, none for tibet3;
+   a sitemap.xml with each article's last change from the sites whose seed reads one.
 2. A seeds folder copied from seeds/ with the politeness relaxed for a local benchmark
    (download_delay 0, AutoThrottle off, ``--concurrency`` requests per site, max_pages 10^6).
 3. First crawl: ``gonghui crawl --all --origin SITE=URL ...`` as a subprocess (the production
@@ -290,6 +291,7 @@ def run(args: argparse.Namespace, launcher: Launcher, work: Path) -> dict[str, A
         "articles_per_site": args.articles_per_site,
         "articles": sum(len(s.articles) for s in world.sites.values()),
         "sites": list(world.sites),
+        "sitemap_sites": [s for s in world.sites if seeds[s].revisit.sitemaps],
         "concurrency": args.concurrency,
         "seed": args.seed,
         "cpus": os.cpu_count(),

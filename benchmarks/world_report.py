@@ -175,8 +175,11 @@ def score_changes(
 def _why_missed(change: Change, seed: Seed, etag: bool) -> str:
     """The likely reason, from the seed's [revisit] rules (crawler/spiders/site.py ``_due``)."""
     revisit = seed.revisit
+    if revisit.sitemaps:
+        return "not found although the seed reads the site's sitemap: see the JSON line"
     if change.kind != "new" and change.age_days > revisit.recent_days:
         return (
+            "the site publishes no sitemap, and "
             f"it is {change.age_days} days older than the site's newest article (recent_days = "
             f"{revisit.recent_days}) and its turn in the rotation (a 1/recheck_days = "
             f"1/{revisit.recheck_days} share of the known articles per crawl, least recently "

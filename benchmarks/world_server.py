@@ -1,7 +1,8 @@
 """Serve rendered replica-world sites on loopback, with a timed request log.
 
 The HTTP side is the replica's own (crawler/replica/server.py: its handler answers
-If-None-Match with 304 for ``CONDITIONAL_SITES`` and sends ETag and Last-Modified), only the
+If-None-Match with 304 for ``CONDITIONAL_SITES`` and sends ETag and Last-Modified, and
+``SITEMAP_SITES`` publish /sitemap.xml with each article's last change), only the
 pages come from the benchmark's world instead of ``build_site``, and every request is logged
 with the time it was answered. ``ReplicaServer`` renders its pages itself from the shipped
 articles.json, so it is not reused as a whole; its server class is (a private name: if
@@ -61,7 +62,7 @@ class WorldServer:
         with self._lock:
             self.renderings = dict(renderings)
             for server, _ in self._running:
-                server.rendering = self.renderings[server.site_id]
+                server.serve(self.renderings[server.site_id])
 
     def requests_since(self, mark: int) -> list[TimedRequest]:
         with self._lock:

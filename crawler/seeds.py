@@ -73,6 +73,10 @@ class Revisit(BaseModel):
     # ... and a site with at most this many archived articles has all of them re-checked on
     # every run (a few dozen requests, most of them 304s).
     recheck_all_up_to: int = Field(default=100, ge=0)
+    # The site's sitemaps (crawler/sitemaps.py), or its robots.txt whose Sitemap: lines name
+    # them: a changed <lastmod> or a page gone from the sitemap is re-checked on any run, so
+    # old articles' edits and removals need not wait for their turn.
+    sitemaps: list[Pattern] = Field(default_factory=list)
 
 
 class ExtractHints(BaseModel):
@@ -136,9 +140,10 @@ class Seed(BaseModel):
     def _hosts(self) -> Seed:
         if not self.allowed_hosts:
             self.allowed_hosts = [urlsplit(self.base_url).netloc]
-        for url in self.start_urls:
-            if urlsplit(self.absolute(url)).netloc not in self.allowed_hosts:
-                raise ValueError(f"start URL {url} is not on an allowed host {self.allowed_hosts}")
+        for what, urls in (("start URL", self.start_urls), ("sitemap", self.revisit.sitemaps)):
+            for url in urls:
+                if urlsplit(self.absolute(url)).netloc not in self.allowed_hosts:
+                    raise ValueError(f"{what} {url} is not on an allowed host {self.allowed_hosts}")
         return self
 
     # -- derived values -----------------------------------------------------------------------

@@ -38,9 +38,9 @@ def test_every_seed_field_is_documented_in_the_seeds_readme():
         (lambda t: "colour = 'red'\n" + t, "colour"),
         (lambda t: t.replace('id = "qhzgh"', 'id = "QH"'), "id"),
         (lambda t: t.replace("download_delay = 0.05", "download_delay = -1"), "politeness.download_delay"),
-        (lambda t: t + "max_errors = 0\n", "politeness.max_errors"),
-        (lambda t: t + "max_crawl_delay = 0\n", "politeness.max_crawl_delay"),
-        (lambda t: t + "max_retry_after = 'soon'\n", "politeness.max_retry_after"),
+        (lambda t: t.replace("[politeness]\n", "[politeness]\nmax_errors = 0\n"), "politeness.max_errors"),
+        (lambda t: t.replace("[politeness]\n", "[politeness]\nmax_crawl_delay = 0\n"), "politeness.max_crawl_delay"),
+        (lambda t: t.replace("[politeness]\n", "[politeness]\nmax_retry_after = 'soon'\n"), "politeness.max_retry_after"),
         (lambda t: t.replace('base_url = "http://127.0.0.1:8601/"', 'base_url = "ftp://x"'), "base_url"),
     ],
 )
@@ -52,6 +52,17 @@ def test_malformed_seed_error_names_the_file_and_the_field(tmp_path, change, fie
     message = str(err.value)
     assert str(path) in message and f"'{field}'" in message
     assert "\n" not in message
+
+
+def test_a_sitemap_off_the_allowed_hosts_is_refused_naming_it(tmp_path):
+    path = tmp_path / "qhzgh.toml"
+    text = (SEEDS / "qhzgh.toml").read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('sitemaps = ["/robots.txt"]', 'sitemaps = ["http://elsewhere.cn/s.xml"]'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"sitemap http://elsewhere.cn/s.xml is not on an allowed"):
+        load_seed_file(path)
 
 
 def test_seed_id_must_match_the_file_name(tmp_path):

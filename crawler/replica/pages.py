@@ -132,8 +132,9 @@ class PageSet:
 
 
 def article_etag(article: Article) -> str:
-    """A strong validator of the article's content (everything but the view counter)."""
-    content = dataclasses.replace(article, views=None, extra={})
+    """A strong validator of the article's content: not its view counter, nor the truth's
+    noise strings (``must_not_contain`` quotes the counter: "浏览: 90"), nor the layout."""
+    content = dataclasses.replace(article, views=None, extra={}, must_not_contain=())
     return '"' + hashlib.sha1(repr(content).encode("utf-8")).hexdigest()[:20] + '"'
 
 

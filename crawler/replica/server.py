@@ -13,9 +13,12 @@ site for another day and swaps the pages in while the servers keep their ports.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import errno
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import NamedTuple
@@ -52,6 +55,10 @@ class RequestLogEntry(NamedTuple):
 # Sites whose servers answer conditional requests (If-None-Match) with 304, as static HTML
 # portals and e-papers do; the tibet3 mirror, a dynamic site, sends no validator.
 CONDITIONAL_SITES = frozenset({"qhzgh", "xazgh", "xnzgh", "bcrb"})
+# Sites whose CMS publishes /sitemap.xml (named in robots.txt) listing every live article with
+# the time it last changed, as many portals do; the e-paper publishes none.
+SITEMAP_SITES = frozenset({"qhzgh", "xazgh", "xnzgh", "tibet3"})
+_CST = dt.timezone(dt.timedelta(hours=8))
 
 
 class _SiteHTTPServer(ThreadingHTTPServer):
@@ -70,9 +77,44 @@ class _SiteHTTPServer(ThreadingHTTPServer):
         record: Callable[[RequestLogEntry], None],
     ):
         self.site_id = site_id
-        self.rendering = rendering
         self.record = record
+        self.modified: dict[str, dt.datetime] = {}  # article path -> when it last changed
+        self.rendering = SiteRendering(site_id, {}, rendering.not_found, rendering.server_header)
+        self.serve(rendering)
         super().__init__(address, _Handler)
+
+    def serve(self, rendering: SiteRendering) -> None:
+        """Serve other pages (the next day's site). An article whose content (its validator)
+        changed, or that came back after a removal, gets the current time as its sitemap
+        ``<lastmod>``; an unchanged one keeps its own; a new one is dated by its Last-Modified,
+        as a CMS does."""
+        now = dt.datetime.now(dt.UTC)
+        before = self.rendering.pages
+        modified = {}
+        for path, page in rendering.pages.items():
+            if page.etag is None or page.status != 200:
+                continue  # not an article, or one taken down: not in the sitemap
+            old = before.get(path)
+            if old is not None and old.etag == page.etag and path in self.modified:
+                modified[path] = self.modified[path]
+            elif old is not None:
+                modified[path] = now
+            else:
+                stamp = dict(page.headers).get("Last-Modified")
+                modified[path] = parsedate_to_datetime(stamp) if stamp else now
+        self.rendering, self.modified = rendering, modified
+
+    def sitemap(self, host: str) -> bytes:
+        entries = "".join(
+            f"<url><loc>http://{host}{path}</loc>"
+            f"<lastmod>{at.astimezone(_CST).isoformat()}</lastmod></url>\n"
+            for path, at in sorted(self.modified.items())
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{entries}</urlset>\n"
+        ).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,6 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, send_body: bool) -> None:
         path = urlsplit(self.path).path or "/"
         page = self.server.rendering.lookup(path)
+        if self.server.site_id in SITEMAP_SITES:
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            if path == "/sitemap.xml":
+                page = Page(200, "application/xml", self.server.sitemap(host))
+            elif path == "/robots.txt":
+                sitemap = f"Sitemap: http://{host}/sitemap.xml\n".encode()
+                page = dataclasses.replace(page, body=page.body + sitemap)
         etag = page.etag if self.server.site_id in CONDITIONAL_SITES else None
         if etag and page.status == 200 and etag in _etags(self.headers.get("If-None-Match")):
             page = Page(304, page.content_type, b"", page.headers)
@@ -206,7 +255,7 @@ class ReplicaServer:
         renderings = {s: build_site(s, day) for s in self.sites}
         with self._lock:
             for server, _ in self._running:
-                server.rendering = renderings[server.site_id]
+                server.serve(renderings[server.site_id])
             self.day = day
 
     def stop(self) -> None:

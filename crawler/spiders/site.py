@@ -15,8 +15,12 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
   page is walked and every known article (removed ones too) is re-checked;
 - **incremental** (the nights between): walking on from a list page (other than a start page)
   stops when every article it links is archived (stop-when-seen); a known article is fetched
-  only when due (``_due``: it has an ETag, is removed, is recent, or its check is old) or when
+  only when due (``_due``: it is removed, is recent, or its turn in the rotation came) or when
   a list shows it under another title.
+
+On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
+that the archive lacks, those whose ``<lastmod>`` is later than our last look, and (when the
+sitemap is complete) archived ones it no longer lists.
 
 A request for a known article carries If-None-Match / If-Modified-Since from its last capture,
 so a server that supports them answers 304 and no page is downloaded. Article requests do not
@@ -48,6 +52,7 @@ from archive.errors import DatabaseError
 from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
 from archive.urls import canonical_url
+from crawler import sitemaps
 from crawler.decode import decode_body
 from crawler.epaper import Backfill, follows, parse_backfill
 from crawler.items import PageItem
@@ -90,6 +95,11 @@ class SiteSpider(Spider):
         # "full", "incremental" or "backfill" (module docstring); set by the pipeline from the run.
         self.crawl_mode = "full"
         self.known: dict[str, KnownArticle] = {}  # canonical URL -> what the archive holds
+        # Sitemaps (crawler/sitemaps.py): asked for, not answered yet, and what they listed.
+        self._sitemaps_asked: set[str] = set()
+        self._sitemaps_pending = 0
+        self._sitemaps_whole = True  # every sitemap asked for was read
+        self._sitemap_listed: set[str] = set()  # canonical article URLs
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -104,6 +114,11 @@ class SiteSpider(Spider):
         self.known = {k.canonical_url: k for k in self._known_articles()}
         for request in self._start_requests():
             yield request
+        if self.backfill is None:
+            for url in self.seed.revisit.sitemaps:
+                url = self._served_url(self.seed.absolute(url))
+                if (request := self._sitemap_request(url, depth=0)) is not None:
+                    yield request
         for known in self._due(self._of_backfill(list(self.known.values()))):
             if (request := self._request(self._served_url(known.url), recheck=True)) is not None:
                 yield request
@@ -130,23 +145,7 @@ class SiteSpider(Spider):
                     yield request
             elif target is not None and self._is_home(target):
                 gone = "redirect_home"
-        yield PageItem(
-            site_id=self.site_id,
-            kind=kind,
-            gone=gone,
-            fetch=Fetch(
-                url=url,
-                status=response.status,
-                headers=_header_pairs(response.headers),
-                body=response.body,
-                fetched_at=dt.datetime.now(dt.UTC),
-                request_headers=_header_pairs(response.request.headers) if response.request else [],
-                protocol=str(response.protocol or "HTTP/1.1").upper(),
-                encoding=decoded.evidence if decoded else None,
-                page_url=self._page_url(url),
-            ),
-            text=decoded.text if decoded else "",
-        )
+        yield self._page_item(response, kind, decoded, gone)
         if decoded is None or response.status >= 300:
             return
         links = list(self._links(decoded.text, url))
@@ -156,6 +155,28 @@ class SiteSpider(Spider):
                 continue
             if (request := self._request(link, text)) is not None:
                 yield request
+
+    def _page_item(
+        self, response: Response, kind: str, decoded: Any, gone: str | None = None
+    ) -> PageItem:
+        """What the archive pipeline stores of a response: its capture, always."""
+        return PageItem(
+            site_id=self.site_id,
+            kind=kind,
+            gone=gone,
+            fetch=Fetch(
+                url=response.url,
+                status=response.status,
+                headers=_header_pairs(response.headers),
+                body=response.body,
+                fetched_at=dt.datetime.now(dt.UTC),
+                request_headers=_header_pairs(response.request.headers) if response.request else [],
+                protocol=str(response.protocol or "HTTP/1.1").upper(),
+                encoding=decoded.evidence if decoded else None,
+                page_url=self._page_url(response.url),
+            ),
+            text=decoded.text if decoded else "",
+        )
 
     def failed(self, failure: Failure) -> None:
         """Network errors and HTTP errors after retries: counted by kind, never silent.
@@ -174,6 +195,83 @@ class SiteSpider(Spider):
         self.logger.warning(
             "%s: %s", reason, failure.request.url if hasattr(failure, "request") else ""
         )
+
+    # -- sitemaps (crawler/sitemaps.py) ----------------------------------------------------------
+
+    def _sitemap_request(self, url: str, depth: int) -> Request | None:
+        """A request for a sitemap, an index or a robots.txt naming them; each once a run."""
+        if url in self._sitemaps_asked or not self.served.is_allowed(url):
+            return None
+        self._sitemaps_asked.add(url)
+        self._sitemaps_pending += 1
+        return Request(
+            url,
+            callback=self._sitemap,
+            errback=self._sitemap_failed,
+            meta={"gonghui_sitemap_depth": depth},
+            priority=10,  # before the lists: what it asks for is planned early
+        )
+
+    def _sitemap(self, response: Response) -> Iterator[PageItem | Request]:
+        yield self._page_item(response, "other", None)
+        depth = response.meta.get("gonghui_sitemap_depth", 0)
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats
+        if urlsplit(response.url).path.endswith("/robots.txt"):
+            for url in sitemaps.robots_sitemaps(response.body, response.url):
+                if (request := self._sitemap_request(self._served_url(url), depth)) is not None:
+                    yield request
+            yield from self._sitemap_done()
+            return
+        try:
+            document = sitemaps.parse_sitemap(response.body)
+        except sitemaps.SitemapError as exc:
+            self._sitemaps_whole = False
+            stats.inc_value("gonghui/error/sitemap_unreadable")
+            self.logger.warning("sitemap %s unreadable: %s", response.url, exc)
+            yield from self._sitemap_done()
+            return
+        for entry in document.entries:
+            url = self._served_url(urljoin(response.url, entry.loc))
+            if document.kind == "sitemapindex":
+                if depth < sitemaps.MAX_DEPTH:
+                    if (request := self._sitemap_request(url, depth + 1)) is not None:
+                        yield request
+                continue
+            if not self.served.is_allowed(url) or not self.seed.is_article(url):
+                continue
+            canon = canonical_url(self._page_url(url) or url)
+            self._sitemap_listed.add(canon)
+            stats.inc_value("gonghui/sitemap/listed")
+            known = self.known.get(canon)
+            if known is None:
+                stats.inc_value("gonghui/sitemap/new")
+            elif entry.lastmod is not None and entry.lastmod.after(known.last_seen_at):
+                stats.inc_value("gonghui/sitemap/changed")
+            else:
+                continue
+            if (request := self._request(url, recheck=True)) is not None:
+                yield request
+        yield from self._sitemap_done()
+
+    def _sitemap_failed(self, failure: Failure) -> Iterator[Request]:
+        self._sitemaps_whole = False
+        self.failed(failure)
+        yield from self._sitemap_done()
+
+    def _sitemap_done(self) -> Iterator[Request]:
+        """One sitemap answered; after the last one, the archived, live articles a complete
+        sitemap no longer lists are asked for (incremental runs: a full run asks for all)."""
+        self._sitemaps_pending -= 1
+        if self._sitemaps_pending or not self._sitemaps_whole or self.crawl_mode != "incremental":
+            return
+        live = [canon for canon, known in self.known.items() if not known.removed]
+        assert self.crawler.stats is not None
+        for canon in sitemaps.absent(live, self._sitemap_listed):
+            self.crawler.stats.inc_value("gonghui/sitemap/absent")
+            url = self._served_url(self.known[canon].url)
+            if (request := self._request(url, recheck=True)) is not None:
+                yield request
 
     # -- e-paper backfill (crawler/epaper.py) ---------------------------------------------------
 
