@@ -48,7 +48,7 @@ def section(r: dict[str, Any]) -> str:
         "qhzgh and tibet3 articles a year old are edited or removed as well. The second crawl "
         "has no flags (incremental: the archive holds a finished full run).",
         "",
-        "Columns: responses, every answer the world sent (robots.txt, home, list, article, 304); "
+        "Columns: responses, every answer the world sent (robots.txt, sitemap.xml, home, list, article, 304); "
         "article 200 / 304 / gone, the answers to article URLs; list pages, 栏目 and 版面 pages "
         "read; wall s, the crawl process from exec to exit (start-up and migrations included); "
         "pages/s, responses / wall s; CPU s, user + system time of the crawl process "
@@ -179,6 +179,21 @@ def verdicts(r: dict[str, Any]) -> list[str]:
             f"  **Missed**: {m['site']}, {what.get(m['kind'], m['kind'])} of {m['path']} "
             f"({m['age_days']} days older than the newest article; versions made: "
             f"{', '.join(m['classes']) or 'none'}): {m['why']}."
+        )
+    without = [s for s in r["sites"] if s not in (r.get("sitemap_sites") or [])]
+    if without:
+        out.append(
+            f"- No sitemap on {', '.join(without)}: there an edit or removal of an article "
+            "older than `recent_days` that no list shows waits for its turn in the rotation "
+            "(within `recheck_days` crawls) or the next deep crawl"
+            + (
+                "; this world plants no such change there."
+                if not any(
+                    c["site"] in without and c["age"] == "old"
+                    for c in [*changes["found_records"], *changes["missed"]]
+                )
+                else "."
+            )
         )
     out.append(
         f"- Versions the second crawl made that no change explains: "
