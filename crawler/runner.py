@@ -36,6 +36,8 @@ class SiteResult:
     stop_reason: str | None = None  # one line: why the crawl stopped early or was skipped
     # An e-paper backfill: editions found, no_edition (dates without one), out_of_range links.
     epaper: dict[str, int] = field(default_factory=dict)
+    # The seed's sitemaps: articles listed, and of those asked for: new, changed, absent.
+    sitemap: dict[str, int] = field(default_factory=dict)
 
 
 ProgressHook = Callable[[str, Mapping[str, Any]], None]
@@ -165,5 +167,10 @@ def _result(seed: Seed, crawler: Crawler) -> SiteResult:
             k.removeprefix("gonghui/epaper/"): v
             for k, v in stats.items()
             if k.startswith("gonghui/epaper/")
+        },
+        sitemap={
+            k.removeprefix("gonghui/sitemap/"): v
+            for k, v in stats.items()
+            if k.startswith("gonghui/sitemap/")
         },
     )

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from scrapy import Request
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twisted.python.failure import Failure
 
 from archive.db import make_engine
 from archive.models import ArticleVersion, Page
@@ -165,6 +167,26 @@ def test_a_partial_or_unreadable_sitemap_marks_nothing_to_recheck_for_absence():
     assert broken.crawler.stats.get_value("gonghui/error/sitemap_unreadable") == 1
 
 
+def test_a_robots_txt_without_sitemaps_or_without_a_file_asks_for_nothing_and_is_no_error():
+    seed = SEEDS["qhzgh"]
+    few = [_known(seed, n) for n in range(1, 4)]  # few enough for any gap to be asked about
+    spider = _spider(few)
+    assert _answer(spider, b"User-agent: *\nDisallow: /admin/\n", "/robots.txt") == []
+    missing = _spider(few)
+    request = missing._sitemap_request(seed.absolute("/robots.txt"), depth=0)
+    response = Response(request.url, status=404, request=request)
+    failure = Failure(HttpError(response))
+    failure.request = request
+    assert list(missing._sitemap_failed(failure)) == []
+    assert not [k for k in missing.crawler.stats.get_stats() if k.startswith("gonghui/error/")]
+    gone = _spider(few)  # a sitemap itself answering 404 is an error: the seed names it
+    request = gone._sitemap_request(seed.absolute("/sitemap.xml"), depth=0)
+    failure = Failure(HttpError(Response(request.url, status=404, request=request)))
+    failure.request = request
+    assert list(gone._sitemap_failed(failure)) == []
+    assert gone.crawler.stats.get_value("gonghui/error/http_404") == 1
+
+
 def test_robots_txt_leads_to_its_sitemaps_on_allowed_hosts_only_once_each():
     spider = _spider([])
     robots = (
@@ -195,7 +217,7 @@ def test_an_incremental_crawl_finds_old_edits_and_removals_through_the_sitemap(t
         )
         path.write_text(text, encoding="utf-8")
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    logs = []
+    logs, outputs = [], []
     with ReplicaServer() as replica:
         origins = [f"--origin={site}={origin}" for site, origin in replica.origins.items()]
         for day in (0, 1):
@@ -212,7 +234,15 @@ def test_an_incremental_crawl_finds_old_edits_and_removals_through_the_sitemap(t
             done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
             assert done.returncode == 0, done.stderr[-3000:]
             logs.append(list(replica.request_log[mark:]))
+            outputs.append(done.stdout)
 
+    # What the sitemap showed is said under the crawl table: qhzgh's day 1 is a new article,
+    # an edit and a removal of old ones.
+    assert re.search(
+        r"qhzgh: sitemap listed \d+ articles; asked for 1 not archived, 1 changed since last "
+        r"checked, 1 no longer listed",
+        re.sub(r"\s+", " ", outputs[1]),
+    ), outputs[1]
     truth = day_truth(1)
     engine = make_engine(database_url)
     with Session(engine) as session:

@@ -287,6 +287,14 @@ def command(
             f"{e.get('no_edition', 0)} dates without one (404), "
             f"{e.get('out_of_range', 0)} links to other editions not followed"
         )
+    for r in results:
+        if r.sitemap:
+            m = r.sitemap
+            console().print(
+                f"{r.site_id}: sitemap listed {m.get('listed', 0)} articles; asked for "
+                f"{m.get('new', 0)} not archived, {m.get('changed', 0)} changed since last "
+                f"checked, {m.get('absent', 0)} no longer listed"
+            )
     check_finished(results, trigger)
 
 

@@ -99,6 +99,7 @@ class SiteSpider(Spider):
         self._sitemaps_asked: set[str] = set()
         self._sitemaps_pending = 0
         self._sitemaps_whole = True  # every sitemap asked for was read
+        self._sitemaps_read = 0  # urlsets read: absence means something only after one
         self._sitemap_listed: set[str] = set()  # canonical article URLs
 
     @classmethod
@@ -231,6 +232,7 @@ class SiteSpider(Spider):
             self.logger.warning("sitemap %s unreadable: %s", response.url, exc)
             yield from self._sitemap_done()
             return
+        self._sitemaps_read += document.kind == "urlset"
         for entry in document.entries:
             url = self._served_url(urljoin(response.url, entry.loc))
             if document.kind == "sitemapindex":
@@ -255,15 +257,29 @@ class SiteSpider(Spider):
         yield from self._sitemap_done()
 
     def _sitemap_failed(self, failure: Failure) -> Iterator[Request]:
+        """A sitemap not read: an error (counted by ``failed``), except a robots.txt that is
+        not there, which only means the site names no sitemap."""
         self._sitemaps_whole = False
-        self.failed(failure)
+        response = getattr(failure.value, "response", None)
+        url = failure.request.url if hasattr(failure, "request") else ""
+        if not (
+            urlsplit(url).path.endswith("/robots.txt")
+            and response is not None
+            and response.status in (404, 410)
+        ):
+            self.failed(failure)
         yield from self._sitemap_done()
 
     def _sitemap_done(self) -> Iterator[Request]:
         """One sitemap answered; after the last one, the archived, live articles a complete
         sitemap no longer lists are asked for (incremental runs: a full run asks for all)."""
         self._sitemaps_pending -= 1
-        if self._sitemaps_pending or not self._sitemaps_whole or self.crawl_mode != "incremental":
+        if (
+            self._sitemaps_pending
+            or not self._sitemaps_whole
+            or not self._sitemaps_read
+            or self.crawl_mode != "incremental"
+        ):
             return
         live = [canon for canon, known in self.known.items() if not known.removed]
         assert self.crawler.stats is not None
