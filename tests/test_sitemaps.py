@@ -239,8 +239,8 @@ def test_an_incremental_crawl_finds_old_edits_and_removals_through_the_sitemap(t
     # What the sitemap showed is said under the crawl table: qhzgh's day 1 is a new article,
     # an edit and a removal of old ones.
     assert re.search(
-        r"qhzgh: sitemap listed \d+ articles; asked for 1 not archived, 1 changed since last "
-        r"checked, 1 no longer listed",
+        r"qhzgh: sitemap listed \d+ articles: 1 not archived yet, 1 changed since last "
+        r"checked; 1 archived ones no longer listed",
         re.sub(r"\s+", " ", outputs[1]),
     ), outputs[1]
     truth = day_truth(1)

@@ -252,7 +252,7 @@ def command(
       gonghui crawl --all
       gonghui crawl bcrb --from 2021-04-01 --to 2021-04-30   # e-paper editions by date
     """
-    from crawler.cli.render import console, summary_table
+    from crawler.cli.render import console, sitemap_lines, summary_table
     from crawler.epaper import backfill_range, china_today
 
     if force and from_day is None:
@@ -287,14 +287,8 @@ def command(
             f"{e.get('no_edition', 0)} dates without one (404), "
             f"{e.get('out_of_range', 0)} links to other editions not followed"
         )
-    for r in results:
-        if r.sitemap:
-            m = r.sitemap
-            console().print(
-                f"{r.site_id}: sitemap listed {m.get('listed', 0)} articles; asked for "
-                f"{m.get('new', 0)} not archived, {m.get('changed', 0)} changed since last "
-                f"checked, {m.get('absent', 0)} no longer listed"
-            )
+    for line in sitemap_lines(results):
+        console().print(line)
     check_finished(results, trigger)
 
 

@@ -34,7 +34,7 @@ def command(ctx: click.Context, verbose: bool, days: int) -> None:
       gonghui demo --days 3 && gonghui reprints && gonghui runs
     """
     from crawler.cli.crawl import check_finished, crawl_sites
-    from crawler.cli.render import console, summary_table
+    from crawler.cli.render import console, sitemap_lines, summary_table
     from crawler.replica.server import ReplicaServer
     from crawler.replica.timeline import LAST_DAY
     from crawler.seeds import load_seeds
@@ -64,6 +64,8 @@ def command(ctx: click.Context, verbose: bool, days: int) -> None:
         out.print("next: gonghui reprints | gonghui runs | gonghui history URL | gonghui diff URL")
         return
     out.print(summary_table(results, title=f"Demo crawl ({elapsed:.1f} s)"))
+    for line in sitemap_lines(results):
+        out.print(line)
     out.print("next: gonghui articles | gonghui export --format jsonl -o articles.jsonl")
     check_finished(results)
 

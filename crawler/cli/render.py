@@ -49,6 +49,18 @@ def summary_table(results: Iterable[SiteResult], title: str = "Crawl summary") -
     return table
 
 
+def sitemap_lines(results: Iterable[SiteResult]) -> list[str]:
+    """What each site's sitemaps listed and flagged; the crawl asks for every flagged article
+    (once: one a list or the re-checks already asked for is not fetched twice)."""
+    return [
+        f"{r.site_id}: sitemap listed {m.get('listed', 0)} articles: {m.get('new', 0)} not "
+        f"archived yet, {m.get('changed', 0)} changed since last checked; "
+        f"{m.get('absent', 0)} archived ones no longer listed"
+        for r in results
+        if (m := r.sitemap)
+    ]
+
+
 def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
 
