@@ -95,9 +95,9 @@ def test_an_unchanged_site_is_rechecked_with_304s_and_lists_are_not_walked(crawl
     assert len([e for e in second if not is_article(e)]) < len(lists)
 
 
-def test_the_next_days_changes_are_found_by_an_incremental_crawl(crawls: Crawls):
-    truth = day_truth(1)
-    engine = make_engine(crawls.database_url)
+def version_classes(database_url: str) -> dict[tuple[str, str], list[str]]:
+    """(site_id, path) -> the change classes of the page's versions, oldest first."""
+    engine = make_engine(database_url)
     with Session(engine) as session:
         classes: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
         for page, change in session.execute(
@@ -107,6 +107,12 @@ def test_the_next_days_changes_are_found_by_an_incremental_crawl(crawls: Crawls)
         ):
             classes[(page.site_id, "/" + page.url.split("/", 3)[3])].append(change)
     engine.dispose()
+    return classes
+
+
+def test_the_next_days_changes_are_found_by_an_incremental_crawl(crawls: Crawls):
+    truth = day_truth(1)
+    classes = version_classes(crawls.database_url)
     for key, page in truth.pages.items():
         assert tuple(classes[key]) == page.versions, key
     assert {k for k, p in truth.pages.items() if p.versions != ("new",)}  # there were changes

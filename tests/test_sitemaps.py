@@ -4,7 +4,6 @@ sitemap changes nothing it cannot vouch for."""
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import gzip
 import re
@@ -17,12 +16,8 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
-from archive.db import make_engine
-from archive.models import ArticleVersion, Page
 from archive.queries import KnownArticle
 from crawler.replica.server import SITEMAP_SITES, ReplicaServer
 from crawler.replica.timeline import day_truth
@@ -30,6 +25,7 @@ from crawler.seeds import Seed, load_seeds
 from crawler.sitemaps import SitemapError, absent, parse_lastmod, parse_sitemap, robots_sitemaps
 from crawler.spiders.site import SiteSpider
 from tests.test_crawl import gonghui_argv
+from tests.test_incremental import version_classes
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 SEEDS = load_seeds(SEEDS_DIR)
@@ -244,16 +240,7 @@ def test_an_incremental_crawl_finds_old_edits_and_removals_through_the_sitemap(t
         re.sub(r"\s+", " ", outputs[1]),
     ), outputs[1]
     truth = day_truth(1)
-    engine = make_engine(database_url)
-    with Session(engine) as session:
-        classes: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
-        for page, change in session.execute(
-            select(Page, ArticleVersion.change_class)
-            .join(ArticleVersion)
-            .order_by(Page.id, ArticleVersion.version_no)
-        ):
-            classes[(page.site_id, "/" + page.url.split("/", 3)[3])].append(change)
-    engine.dispose()
+    classes = version_classes(database_url)
     for key, page in truth.pages.items():
         assert tuple(classes[key]) == page.versions, key
 
