@@ -230,3 +230,32 @@ def test_page_furniture_lines_are_noise(line, rule):
 
 def test_an_editor_named_inside_a_sentence_is_text():
     assert noise_reason("编辑：这是一段很长的说明文字，讲述了大赛的组织过程和评分规则。") is None
+
+
+def _links(n: int) -> str:
+    return "".join(
+        f'<p><a href="/n/{i}.html">区总工会开展送温暖活动走访困难职工{i}</a></p>' for i in range(n)
+    )
+
+
+def test_a_bold_label_over_a_dropped_link_list_goes_with_the_list():
+    """证券要闻 / 行业动态 over teaser links inside the article's block: the links are dropped
+    as a link list and their labels with them; a bold subheading over text stays."""
+    html = page(
+        "<h1>市总工会举办职工技能大赛决赛</h1><div class='content'>"
+        f"<p><b>赛事回顾</b></p>{paragraphs()}"
+        f"<div><p><b>证券要闻</b></p>{_links(2)}<p><strong>行业动态</strong></p>{_links(3)}</div>"
+        "</div>"
+    )
+    body = extract(html).body
+    assert "赛事回顾" in body and PARAGRAPHS[2] in body
+    assert "证券要闻" not in body and "行业动态" not in body and "走访困难职工" not in body
+
+
+def test_a_bold_line_over_a_single_link_is_kept():
+    """One linked line under a bold line is not a list: the bold line may be article text."""
+    html = page(
+        "<h1>市总工会举办职工技能大赛决赛</h1><div class='content'>"
+        f"{paragraphs()}<p><b>最后决定</b></p>{_links(1)}<p>{PARAGRAPHS[0][:30]}另行通知。</p></div>"
+    )
+    assert "最后决定" in extract(html).body

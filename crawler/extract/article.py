@@ -121,6 +121,8 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     body: list[str] = []
     captions: list[str] = []
     author = None
+    label_last = False  # the last body line is a short bold heading (_label_like) ...
+    links_after = 0  # ... and this many link lines were dropped after it
     skip = {skip_title, title, kicker, subtitle}
     for i in range(start, last_body + 1):
         line = lines[i]
@@ -160,8 +162,14 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
             continue
         if line.link_chars > 0.6 * len(text):
             removed["link_list"] += 1
+            links_after += 1
+            if label_last and links_after == 2:
+                body.pop()  # 证券要闻 heading the links just dropped: the list's label
+                removed["link_list_label"] += 1
+                label_last = False
             continue
         body.append(text)
+        label_last, links_after = _label_like(line), 0
 
     if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
         body = _trafilatura_body(html)
@@ -562,6 +570,24 @@ def _kicker_subtitle(lines: list[Line], title_idx: int | None) -> tuple[str | No
         elif _headline_part(lines, title_idx, nxt, _SUBTITLE_MARK_RE):
             subtitle = nxt.text
     return kicker, subtitle
+
+
+_HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+_SENTENCE_MARK_RE = re.compile(r"[。！？，；：!?;:,]")
+_BLANK_RE = re.compile(r"[\s\u3000\xa0]+")
+
+
+def _label_like(line: Line) -> bool:
+    """A short heading line (h2-h6, or a block whose text is all bold) without sentence marks:
+    inside a body, a subheading when text follows it; the label of a link list (证券要闻 over
+    teasers) when links do. Trafilatura keeps such labels as text: their lines are not links."""
+    text = line.text
+    if len(text) > 20 or _SENTENCE_MARK_RE.search(text):
+        return False
+    if line.element.tag in _HEADINGS:
+        return True
+    bold = "".join(line.element.xpath(".//b//text() | .//strong//text()"))
+    return _BLANK_RE.sub("", bold) == _BLANK_RE.sub("", text)
 
 
 def _short_plain(line: Line) -> bool:
