@@ -25,6 +25,10 @@ TODAY = dt.date(2026, 11, 23)
         ("2-3 通版.jpg2-3 通版.jpg", "image_file_name"),
         ("7月22日下午,國務(wù)院物流保通保暢工作領(lǐng)導(dǎo)小組... [詳情]", "teaser"),
         ("关闭", "font_tools"),
+        ("免责声明：本文来自腾讯新闻客户端自媒体，不代表腾讯网的观点和立场。", "disclaimer"),
+        ("图片来自网络，如有侵权，请联系删除。", "disclaimer"),
+        ("点击菜单栏【便民服务】解锁更多服务！", "wechat_prompt"),
+        ("看都看完了，点【在看】试试", "wechat_prompt"),
     ],
 )
 def test_noise_reason_names_the_boilerplate_of_the_seed_pages(line, rule):
@@ -35,6 +39,8 @@ def test_noise_reason_names_the_boilerplate_of_the_seed_pages(line, rule):
     "line",
     [
         "开展宣讲、文艺巡演等共150场(次)。",
+        "职工可扫描二维码关注“西宁工会”微信公众号报名参加。",  # a union's sign-up channel
+        "（图片来源：新华社）",  # a picture credit naming its source
         "服务基层的基础更加扎实、能力水平全面提升。(西宁市总工会)",
         "我们一起见证西安工会过去五年高质量发展(2018——2023)",
         "搭建平台 创新载体",

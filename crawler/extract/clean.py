@@ -71,6 +71,16 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"(?:\.\.\.|…+)\s*[\[【]\s*(?:详情|詳情|更多|全文)\s*[\]】]\s*$|更多\s*>+\s*$"),
     ),
     (
+        # 免责声明：本文来自…自媒体 / 图片来自网络，如有侵权请联系删除: the platform's notice.
+        "disclaimer",
+        re.compile(r"^[(（]?免责声明[:：]|如有侵权.{0,12}删除|^[(（]?图片(?:均)?来(?:自|源于?)网络"),
+    ),
+    (
+        # The WeChat article's own buttons and prompts, pasted with the text by reposting sites.
+        "wechat_prompt",
+        re.compile(r"点击菜单栏|点【在看】|^看都看完了|点击上方[“\"]?蓝字|^点击进入专题[:：]?$"),
+    ),
+    (
         "share_bar",
         re.compile(
             r"^(?:分享到|分享)[:：]?|^(?:\d+\s+)?(?:微博|微信(?:公众号)?|今日头条|抖音|QQ空间|Top)(?:\s+(?:微博|微信(?:公众号)?|今日头条|抖音|QQ空间|Top))*$"
