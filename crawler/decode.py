@@ -40,6 +40,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 _BINARY_SAMPLE = 8192
 _XML_DECLARATION_RE = re.compile(r"\A\s*<\?xml[^>]*>")
 _MARKUP_RE = re.compile(r"<[a-zA-Z!/?]")
+_DOCUMENT_END_RE = re.compile(r"</\s*(?:body|html)\s*>", re.IGNORECASE)
 _SENTENCE_ENDS = ("。", "！", "？", "；", "：", ".", "!", "?", ";", ":")
 
 
@@ -149,7 +150,11 @@ def parseable(text: str) -> tuple[str, str | None]:
     * ``<?xml version="1.0" encoding="gb2312"?>`` opening an XHTML page is dropped: the text is
       already decoded, and lxml refuses a str that declares an encoding;
     * plain text without any tag becomes one ``<p>`` per line, as a reader sees its lines, and
-      a short first line that is not a sentence its ``<h1>``.
+      a short first line that is not a sentence its ``<h1>``;
+    * ``</body>`` and ``</html>`` end tags are dropped: a CMS that pastes a header fragment
+      (SSI) leaves one in the middle of the page, and libxml2 discards everything after it,
+      article and links included, where a browser (HTML5 parsing) reads on. The parser closes
+      both at the end of the text anyway.
     """
     if not text.strip():
         return text, "empty_page"
@@ -159,7 +164,7 @@ def parseable(text: str) -> tuple[str, str | None]:
     text = _XML_DECLARATION_RE.sub("", text, count=1)
     if not _MARKUP_RE.search(text):
         text = _text_as_html(text)
-    return text, None
+    return _DOCUMENT_END_RE.sub("", text), None
 
 
 def _text_as_html(text: str) -> str:

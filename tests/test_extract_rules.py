@@ -259,3 +259,44 @@ def test_a_bold_line_over_a_single_link_is_kept():
         f"{paragraphs()}<p><b>最后决定</b></p>{_links(1)}<p>{PARAGRAPHS[0][:30]}另行通知。</p></div>"
     )
     assert "最后决定" in extract(html).body
+
+
+def test_a_stray_end_of_document_mid_page_hides_neither_article_nor_links():
+    """A CMS header fragment pasted in with its own </html> (gov.cn's 公报 pages): libxml2
+    drops everything after it, a browser reads on, and so do we."""
+    html = (
+        "<html><head><title>市总工会举办职工技能大赛决赛_某市总工会</title></head><body>"
+        "<div class='header'><a href='/'>首页</a></div></body></html>"
+        f"<h1>市总工会举办职工技能大赛决赛</h1><div class='content'>{paragraphs()}</div>"
+        "<a href='/news/2.html'>下一条新闻</a></body></html>"
+    )
+    fields = extract(html)
+    assert fields.title == "市总工会举办职工技能大赛决赛"
+    assert all(p in fields.body for p in PARAGRAPHS)
+    from scrapy.utils.test import get_crawler
+
+    from crawler.seeds import Seed
+    from crawler.spiders.site import SiteSpider
+
+    seed = Seed(
+        id="demo",
+        name="某市总工会",
+        base_url="http://127.0.0.1/",
+        start_urls=["/"],
+        list_patterns=["/list/"],
+        article_patterns=[r"/news/\d+\.html$"],
+    )
+    spider = SiteSpider.from_crawler(get_crawler(SiteSpider), site=seed)
+    assert [url for url, _ in spider._links(html, URL)] == ["http://127.0.0.1/news/2.html"]
+
+
+def test_a_headline_broken_by_br_is_one_title_when_the_page_title_says_so():
+    html = page(
+        "<p align='center'><strong>某市总工会<br>关于表彰2024年度<br>先进职工之家的决定</strong><br>"
+        f"（2024年12月30日市总工会十四届三次全委会议通过）</p>{paragraphs()}",
+        title="某市总工会关于表彰2024年度先进职工之家的决定_某市总工会",
+    )
+    fields = extract(html)
+    assert fields.title == "某市总工会关于表彰2024年度先进职工之家的决定"
+    assert "先进职工之家的决定" not in fields.body and fields.subtitle is None
+    assert fields.published == dt.date(2024, 12, 30)

@@ -102,6 +102,11 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
     skip_title = title
     title = _clean_title(title)
     kicker, subtitle = _kicker_subtitle(lines, title_idx)
+    continued = _headline_continued(lines, title_idx, page_title)
+    if continued:  # a headline broken by <br>: its lines are one title, the last one counts
+        title = _clean_title("".join(lines[i].text for i in (title_idx, *continued)))
+        skip_title, title_idx = title, continued[-1]
+        subtitle = _kicker_subtitle(lines, title_idx)[1]
     last_body = in_body[-1] if in_body else -1
     if title_idx is not None and not hints.body_xpath:
         wider = _widen_to_headline(lines, title_idx, page_title, container, in_body, asides)
@@ -518,6 +523,25 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             return i
         break
     return None
+
+
+def _headline_continued(lines: list[Line], title_idx: int | None, page_title: str) -> list[int]:
+    """The lines after the headline that continue it: in its own block (a ``<br>`` between),
+    for as long as the `<title>` starts with all of them together. Gazettes (公报) and
+    resolutions break a long headline over two or three lines this way."""
+    if title_idx is None:
+        return []
+    target = _BLANK_RE.sub("", page_title)
+    joined = _BLANK_RE.sub("", lines[title_idx].text)
+    more: list[int] = []
+    for i in range(title_idx + 1, len(lines)):
+        if lines[i].element is not lines[title_idx].element:
+            break
+        joined += _BLANK_RE.sub("", lines[i].text)
+        if not target.startswith(joined):
+            break
+        more.append(i)
+    return more
 
 
 def _named_by_title(text: str, page_title: str) -> bool:

@@ -53,7 +53,7 @@ from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
 from archive.urls import canonical_url
 from crawler import sitemaps
-from crawler.decode import decode_body
+from crawler.decode import decode_body, parseable
 from crawler.epaper import Backfill, follows, parse_backfill
 from crawler.items import PageItem
 from crawler.seeds import Seed, select_seeds
@@ -490,8 +490,8 @@ class SiteSpider(Spider):
 
     def _links(self, text: str, base_url: str) -> Iterator[tuple[str, str]]:
         """(URL, link text) of every list or article link on the page, on allowed hosts."""
-        try:
-            doc = lxml.html.document_fromstring(text)
+        try:  # as the extractor parses it (parseable: a stray </html> hides no links)
+            doc = lxml.html.document_fromstring(parseable(text)[0])
         except (ValueError, lxml.etree.ParserError):
             return
         base = doc.find(".//base[@href]")
