@@ -300,3 +300,18 @@ def test_a_headline_broken_by_br_is_one_title_when_the_page_title_says_so():
     assert fields.title == "某市总工会关于表彰2024年度先进职工之家的决定"
     assert "先进职工之家的决定" not in fields.body and fields.subtitle is None
     assert fields.published == dt.date(2024, 12, 30)
+
+
+def test_an_article_wrapper_named_for_sharing_is_not_an_aside_but_article_comments_are():
+    comments = "".join(
+        f"<p>网友{i}：这次比赛办得真好，希望以后多举办这样的活动，让更多职工有机会展示技能。</p>"
+        for i in range(8)
+    )
+    html = page(
+        "<h1>市总工会举办职工技能大赛决赛</h1><div class='js_img_share_area' id='artical_real'>"
+        f"<p>2024-11-21 09:30 来源：某市总工会</p>{paragraphs()}<p>责任编辑：王五</p></div>"
+        f"<div class='article-comments'>{comments}</div>"
+    )
+    fields = extract(html)
+    assert fields.body == "\n".join(PARAGRAPHS)
+    assert fields.published == dt.date(2024, 11, 21) and fields.source == "某市总工会"

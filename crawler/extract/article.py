@@ -48,6 +48,10 @@ _ASIDE_WORD_RE = re.compile(
     r"advert|advertisement|banner|breadcrumbs?|navbar|nav|menu|references?|reflist|"
     r"footnotes?|hot|hotnews|rank|ranking|tags?|copyright|infobox|navbox|toc|editsection|ambox|mbox)"
 )
+# Class and id words that name the article itself; they outweigh an aside word beside them.
+_ARTICLE_WORD_RE = re.compile(r"article|artical|articlecontent|zhengwen|maintext|newstext")
+# Aside words an article word may outweigh: a share feature or a widget wrapping the text.
+_WEAK_ASIDE_WORD_RE = re.compile(r"share|sharebar|widget|hot|tags?|feed|popup|carousel")
 # A short line announcing other articles: the article has ended above it.
 _RELATED_RE = re.compile(
     r"^(?:(?:相关|相關|延伸|推荐|推薦|热点|熱點|热门|熱門|更多)(?:报道|報道|新闻|新聞|阅读|閱讀|文章|链接|鏈接|推荐|推薦|日志|日誌)"
@@ -301,10 +305,21 @@ def _unlinked_text(line: Line) -> str:
 
 
 def _is_aside(el: lxml_html.HtmlElement) -> bool:
+    """An element named for something else than the article (comments, related lists, share
+    bars ...). A name that also says article outweighs a weak aside word (readability's
+    okMaybeItsACandidate, narrowed): ``class="js_img_share_area" id="artical_real"`` wraps
+    the text, ``class="article-comments"`` is still comments."""
     if el.tag in _ASIDE_TAGS:
         return True
     marker = f"{el.get('class', '')} {el.get('id', '')}".lower()
-    return any(_ASIDE_WORD_RE.fullmatch(w) for w in _WORD_SPLIT_RE.split(marker) if w)
+    words = [w for w in _WORD_SPLIT_RE.split(marker) if w]
+    aside = [w for w in words if _ASIDE_WORD_RE.fullmatch(w)]
+    if not aside:
+        return False
+    # Comments, related lists, navigation and footers stay asides whatever else they are named.
+    return any(not _WEAK_ASIDE_WORD_RE.fullmatch(w) for w in aside) or not any(
+        _ARTICLE_WORD_RE.fullmatch(w) for w in words
+    )
 
 
 class _Asides:
