@@ -90,6 +90,10 @@ def test_dates_refuse_the_future_and_impossible_days():
         ("来源：来源：上海证券报", "上海证券报"),
         ("原创：39健康网", "39健康网"),
         ("2005-04-28 11:13更新 来源：转载文章", None),
+        ("来源: 21世纪经济报道(广州)  作者：张三", "21世纪经济报道"),  # the paper's city
+        ("来源：上海证券报·中国证券网(上海)", "上海证券报·中国证券网"),
+        ("董事会 2005年8月25日（来源：上海证券报）", "上海证券报"),
+        ("来源：中华全国总工会(ACFTU)", "中华全国总工会(ACFTU)"),
     ],
 )
 def test_source_of_keeps_the_name_and_drops_placeholders_and_trailing_text(line, source):

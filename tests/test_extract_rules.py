@@ -141,6 +141,8 @@ def test_one_promotion_under_the_headline_does_not_pull_the_page_in():
         (["2024-05-20 13:09 张三"], None),
         (["2024-05-20 13:09 发布于北京"], None),
         (["收藏", "2024-05-20 13:09"], None),
+        (["2015-06-19 10:00:00 0人参与评论"], None),  # a comment counter
+        (["2019-11-03 富达传媒 时政新闻 1665 0"], None),  # counters trail the name
     ],
 )
 def test_unlabelled_source_is_the_publisher_printed_beside_the_time(meta_lines, source):

@@ -22,6 +22,9 @@ SOURCE_RE = re.compile(
     r"(?<![图圖片据據料表频頻])(?:(?:本文来源|文章来源|来源|來源|稿源|出处|出處|原创|原創)\s*[:：]|(?:出自|摘自|选自|選自)\s*[:：]?)"
     r"\s*(?:(?:来源|來源)\s*[:：]\s*)?([^\s|｜].*?)" + _STOP
 )
+# A trailing place in brackets after a paper's name; a name opening in brackets.
+_PLACE_QUALIFIER_RE = re.compile(r"(?<=\S)[(（][\u4e00-\u9fff]{1,6}[)）]$")
+_WRAPPED_RE = re.compile(r"[\[【（(]\s*([^\[\]【】（）()]+?)\s*[\]】）)]")
 # Values sites print in the 来源 slot that name no source.
 _PLACEHOLDER_RE = re.compile(r"^(?:转载|轉載|转载文章|本站|本网|原创|网络|網絡|互联网|未知|不详)$")
 # A news-agency dateline opening the body: 新华社北京5月19日电, 据新华社拉萨电.
@@ -50,6 +53,8 @@ _NOT_A_NAME_RE = re.compile(
     r"^(?:来自|來自|发布于|發佈於|发表于|播报|举报|舉報|分享|收藏|关注|關注|订阅|訂閱|评论|評論|"
     r"登录|登入|浏览|瀏覽|阅读|閱讀|字号|字號|更新|星期|原创|原創|转载|轉載|本站|本网|作者|记者|編輯|编辑)"
 )
+# A counter beside the date: 0人参与评论, 1665 0 (views, comments).
+_COUNTER_RE = re.compile(r"\d+\s*(?:人|次|条|條)|参与|參與|跟贴|跟帖|\d+\s+\d+\s*$")
 _ORG_SUFFIX_RE = re.compile(
     r"(?:报|報|网|網|社|台|臺|新闻|新聞|日报|日報|频道|頻道|财经|財經|杂志|雜誌)$"
 )
@@ -77,8 +82,13 @@ def source_of(text: str) -> str | None:
         value = match.group(1).strip()
         if title := re.match(r"《([^《》]{2,40})》", value):
             value = title.group(1)  # 摘自《上海社会科学院学术季刊》2000年第2期
-        value = value.strip("[]【】（）() ")
-        value = re.split(r"\s+|\d{4}[-年/.]\d{1,2}", value, maxsplit=1)[0]
+        if wrapped := _WRAPPED_RE.match(value):
+            value = wrapped.group(1)  # [ 人民网 ], （西宁市总工会）
+        value = re.split(r"\s+|\d{4}[-年/.]\d{1,2}", value.strip(), maxsplit=1)[0]
+        value = _PLACE_QUALIFIER_RE.sub("", value)  # 21世纪经济报道(广州): the paper's city
+        opened, closed = len(re.findall(r"[(（]", value)), len(re.findall(r"[)）]", value))
+        if opened != closed:  # （来源：上海证券报） cut inside its brackets
+            value = value.strip("[]【】（）() ")
         value = _clean(value) or ""
         if value and not _PLACEHOLDER_RE.match(value):
             return value
@@ -110,7 +120,12 @@ def attribution_of(last_paragraph: str) -> str | None:
 
 def _as_name(text: str) -> str | None:
     text = re.split(r"\s+(?:来自|來自)|\s{2,}", text.strip(), maxsplit=1)[0].strip(" ·|｜")
-    if not _NAME_RE.fullmatch(text) or _NOT_A_NAME_RE.match(text) or text.isdigit():
+    if (
+        not _NAME_RE.fullmatch(text)
+        or _NOT_A_NAME_RE.match(text)
+        or _COUNTER_RE.search(text)
+        or text.isdigit()
+    ):
         return None
     return text
 
