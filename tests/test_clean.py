@@ -29,6 +29,8 @@ TODAY = dt.date(2026, 11, 23)
         ("图片来自网络，如有侵权，请联系删除。", "disclaimer"),
         ("点击菜单栏【便民服务】解锁更多服务！", "wechat_prompt"),
         ("看都看完了，点【在看】试试", "wechat_prompt"),
+        ("首页 > 新闻中心 > 工会动态", "breadcrumb"),
+        ("首页 - 新闻动态", "breadcrumb"),
     ],
 )
 def test_noise_reason_names_the_boilerplate_of_the_seed_pages(line, rule):

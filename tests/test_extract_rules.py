@@ -317,3 +317,16 @@ def test_an_article_wrapper_named_for_sharing_is_not_an_aside_but_article_commen
     fields = extract(html)
     assert fields.body == "\n".join(PARAGRAPHS)
     assert fields.published == dt.date(2024, 11, 21) and fields.source == "某市总工会"
+
+
+def test_an_h5_headline_over_the_meta_line_beats_the_breadcrumb_when_the_title_names_neither():
+    html = page(
+        "<div class='se_nav'><h3>首页 - 新闻动态</h3></div><div class='news'>"
+        "<h5>市总工会举办第三届职工技能大赛决赛</h5>"
+        "<div class='ly'>发布时间：2024-11-21 来源：某市总工会</div>"
+        f"<div class='detailCon'>{paragraphs()}</div></div>",
+        title="新闻动态--某市总工会官网",
+    )
+    fields = extract(html)
+    assert fields.title == "市总工会举办第三届职工技能大赛决赛"
+    assert fields.source == "某市总工会" and fields.body == "\n".join(PARAGRAPHS)

@@ -525,8 +525,7 @@ def _find_title(lines: list[Line], page_title: str, first_body: int) -> int | No
             5 <= len(text) <= 60
             and (not line.link_chars or permalink)
             and _headline_like(text)
-            and line.element.tag
-            in ("h1", "h2", "h3", "h4", "strong", "b", "font", "td", "div", "p", "span", "a")
+            and line.element.tag in _HEADLINE_LIKE_TAGS
         ):
             return i
     # Or the short line opening the text block, followed by a paragraph.
@@ -557,6 +556,10 @@ def _headline_continued(lines: list[Line], title_idx: int | None, page_title: st
             break
         more.append(i)
     return more
+
+
+# Elements a headline sits in when no <title> confirms it (h5: 中国地理学会 and other CMSs).
+_HEADLINE_LIKE_TAGS = frozenset("h1 h2 h3 h4 h5 h6 strong b font td div p span a".split())
 
 
 def _named_by_title(text: str, page_title: str) -> bool:

@@ -44,7 +44,10 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "breadcrumb",
-        re.compile(r"^(?:当前位置|當前位置|您的位置|你的位置|您现在的位置|现在位置)\s*[:：]"),
+        re.compile(
+            r"^(?:当前位置|當前位置|您的位置|你的位置|您现在的位置|现在位置)\s*[:：]"
+            r"|^(?:首页|首頁|网站首页|網站首頁|主页|主頁)\s*(?:>|＞|»|›|→|-|—|/)"
+        ),
     ),
     ("prev_next", re.compile(r"上一篇|下一篇|上一條|下一條|上一条|下一条")),
     (
@@ -73,7 +76,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         # 免责声明：本文来自…自媒体 / 图片来自网络，如有侵权请联系删除: the platform's notice.
         "disclaimer",
-        re.compile(r"^[(（]?免责声明[:：]|如有侵权.{0,12}删除|^[(（]?图片(?:均)?来(?:自|源于?)网络"),
+        re.compile(
+            r"^[(（]?免责声明[:：]|如有侵权.{0,12}删除|^[(（]?图片(?:均)?来(?:自|源于?)网络"
+        ),
     ),
     (
         # The WeChat article's own buttons and prompts, pasted with the text by reposting sites.
