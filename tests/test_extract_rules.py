@@ -330,3 +330,13 @@ def test_an_h5_headline_over_the_meta_line_beats_the_breadcrumb_when_the_title_n
     fields = extract(html)
     assert fields.title == "市总工会举办第三届职工技能大赛决赛"
     assert fields.source == "某市总工会" and fields.body == "\n".join(PARAGRAPHS)
+
+
+def test_a_comment_count_link_on_the_date_line_does_not_cut_the_date():
+    html = page(
+        "<h1>市总工会举办职工技能大赛决赛</h1>"
+        "<div class='info'>2019-09-05 11:10 某市新闻网 <a href='#comments'>1</a></div>"
+        f"<div class='content'>{paragraphs()}</div>"
+    )
+    fields = extract(html)
+    assert (fields.published, fields.published_time) == (dt.date(2019, 9, 5), "11:10")

@@ -296,8 +296,9 @@ def _unlinked_text(line: Line) -> str:
     if line.link_chars:
         for link in line.element.iter("a"):
             part = _text(link)
-            if part:
-                text = text.replace(part, " ")
+            # Not a count ("1" comments): replacing it would cut the digits of the date too.
+            if len(part) >= 4:
+                text = text.replace(part, " ", 1)
     return text
 
 
