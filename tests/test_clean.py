@@ -30,6 +30,11 @@ TODAY = dt.date(2026, 11, 23)
         ("点击菜单栏【便民服务】解锁更多服务！", "wechat_prompt"),
         ("看都看完了，点【在看】试试", "wechat_prompt"),
         ("首页 > 新闻中心 > 工会动态", "breadcrumb"),
+        ("字体： 小 中 大", "font_tools"),
+        ("小字号", "font_tools"),
+        ("链接已复制", "font_tools"),
+        ("用微信扫码二维码", "wechat_prompt"),
+        ("- THE END -", "end_mark"),
         ("首页 - 新闻动态", "breadcrumb"),
     ],
 )

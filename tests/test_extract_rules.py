@@ -340,3 +340,28 @@ def test_a_comment_count_link_on_the_date_line_does_not_cut_the_date():
     )
     fields = extract(html)
     assert (fields.published, fields.published_time) == (dt.date(2019, 9, 5), "11:10")
+
+
+@pytest.mark.parametrize(
+    ("value", "author"),
+    [
+        ("网易", None),  # the site, named in the <title>'s site part
+        ("name, email@gmail.com", None),  # a template's placeholder
+        ("104363", None),
+        ("sina_mobile", None),
+        ("张倩", "张倩"),
+    ],
+)
+def test_a_meta_author_must_name_a_person(value, author):
+    assert meta.meta_author(value, "标题_网易财经") == author
+
+
+@pytest.mark.parametrize(
+    ("line", "author"),
+    [
+        ("作者：曹磊 来源:东方网 选稿：曾炟", "曹磊"),
+        ("作者：南帆 分享到", "南帆"),
+    ],
+)
+def test_the_author_ends_where_the_next_label_starts(line, author):
+    assert meta.author_of(line) == author

@@ -215,7 +215,9 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         or (meta.reporter_org(body[0]) if body else None)
         or hints.source_default
     )
-    author = meta.author_of(head_text) or author or meta_tags.get("author")
+    author = (
+        meta.author_of(head_text) or author or meta.meta_author(meta_tags.get("author"), page_title)
+    )
     fields = ArticleFields(
         title=title,
         body="\n".join(body),

@@ -59,7 +59,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "font_tools",
         re.compile(
-            r"放大\s*缩小\s*默认|【\s*大\s*中\s*小\s*】|字号[:：]?\s*[大中小]|^(?:打印|关闭|关闭窗口|打印本页|返回顶部|Top)$",
+            r"放大\s*缩小\s*默认|【\s*大\s*中\s*小\s*】|字[号號体體][:：]?\s*[大中小]|^[大中小]字[号號]$"
+            r"|^(?:打印|关闭|关闭窗口|打印本页|返回顶部|Top|链接已复制|複製鏈接|复制链接)$",
             re.I,
         ),
     ),
@@ -83,8 +84,12 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         # The WeChat article's own buttons and prompts, pasted with the text by reposting sites.
         "wechat_prompt",
-        re.compile(r"点击菜单栏|点【在看】|^看都看完了|点击上方[“\"]?蓝字|^点击进入专题[:：]?$"),
+        re.compile(
+            r"点击菜单栏|点【在看】|^看都看完了|点击上方[“\"]?蓝字|^点击进入专题[:：]?$"
+            r"|^用?微信扫(?:一扫|码)"
+        ),
     ),
+    ("end_mark", re.compile(r"^[-—–=\s]*(?:THE\s+END|END|全文完)[-—–=\s]*$", re.I)),
     (
         "share_bar",
         re.compile(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-_STOP = r"(?=\s{2,}|\s*(?:字号|字號|发布|發布|时间|時間|日期|作者|编辑|編輯|责任编辑|責任編輯|浏览|瀏覽|阅读|閱讀|点击|点击数|字号|【|\||｜)|$)"
+_STOP = r"(?=\s{2,}|\s*(?:字号|字號|发布|發布|时间|時間|日期|作者|编辑|編輯|责任编辑|責任編輯|浏览|瀏覽|阅读|閱讀|点击|点击数|来源|來源|选稿|分享|返回|【|\||｜)|$)"
 SOURCE_RE = re.compile(
     # 图片来源/数据来源 name where a picture or a figure came from, not the article's 来源.
     r"(?<![图圖片据據料表频頻])(?:(?:本文来源|文章来源|来源|來源|稿源|出处|出處|原创|原創)\s*[:：]|(?:出自|摘自|选自|選自)\s*[:：]?)"
@@ -99,6 +99,19 @@ def dateline_of(first_paragraph: str) -> str | None:
     """The agency of a dateline opening the body (新华社北京5月19日电 -> 新华社)."""
     match = DATELINE_RE.match(first_paragraph.strip())
     return match.group(1) if match else None
+
+
+def meta_author(value: str | None, page_title: str) -> str | None:
+    """A ``<meta name="author">`` that names a person: not the site (网易, from the
+    `<title>`'s site part), a number, an account id (sina_mobile) or a template's
+    ``name, email@gmail.com``."""
+    value = (value or "").strip()
+    if not value or len(value) > 30 or re.search(r"[@_]|^\d+$|^[\W\d]+$", value):
+        return None
+    site_parts = re.split(r"\s*(?:_|\||｜|--|——|—| - | – )\s*", page_title)[1:]
+    if any(value in part for part in site_parts):
+        return None
+    return value
 
 
 def author_of(text: str) -> str | None:
