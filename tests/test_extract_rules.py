@@ -353,7 +353,7 @@ def test_a_comment_count_link_on_the_date_line_does_not_cut_the_date():
     ],
 )
 def test_a_meta_author_must_name_a_person(value, author):
-    assert meta.meta_author(value, "标题_网易财经") == author
+    assert meta.meta_author(value, ["网易财经"]) == author
 
 
 @pytest.mark.parametrize(

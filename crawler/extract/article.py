@@ -215,8 +215,9 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         or (meta.reporter_org(body[0]) if body else None)
         or hints.source_default
     )
+    site_names = _TITLE_SPLIT_RE.split(page_title)[1:]  # 标题_网易财经: the site's part
     author = (
-        meta.author_of(head_text) or author or meta.meta_author(meta_tags.get("author"), page_title)
+        meta.author_of(head_text) or author or meta.meta_author(meta_tags.get("author"), site_names)
     )
     fields = ArticleFields(
         title=title,

@@ -101,15 +101,14 @@ def dateline_of(first_paragraph: str) -> str | None:
     return match.group(1) if match else None
 
 
-def meta_author(value: str | None, page_title: str) -> str | None:
-    """A ``<meta name="author">`` that names a person: not the site (网易, from the
-    `<title>`'s site part), a number, an account id (sina_mobile) or a template's
+def meta_author(value: str | None, site_names: list[str]) -> str | None:
+    """A ``<meta name="author">`` that names a person: not the site (网易, in the site part
+    of the `<title>`), a number, an account id (sina_mobile) or a template's
     ``name, email@gmail.com``."""
     value = (value or "").strip()
     if not value or len(value) > 30 or re.search(r"[@_]|^\d+$|^[\W\d]+$", value):
         return None
-    site_parts = re.split(r"\s*(?:_|\||｜|--|——|—| - | – )\s*", page_title)[1:]
-    if any(value in part for part in site_parts):
+    if any(value in name for name in site_names):
         return None
     return value
 
