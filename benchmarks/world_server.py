@@ -17,7 +17,12 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from crawler.replica.pages import SiteRendering
-from crawler.replica.server import RequestLogEntry, _SiteHTTPServer
+from crawler.replica.server import (
+    RequestLogEntry,
+    _SiteHTTPServer,
+    serve_in_thread,
+    stop_servers,
+)
 
 
 class TimedRequest(NamedTuple):
@@ -46,15 +51,8 @@ class WorldServer:
     def start(self) -> WorldServer:
         for site_id, rendering in self.renderings.items():
             server = _SiteHTTPServer((self.host, 0), site_id, rendering, self._record)
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"world-{site_id}",
-                daemon=True,
-            )
-            thread.start()
-            self._running.append((server, thread))
-            self.origins[site_id] = f"http://{self.host}:{server.server_address[1]}"
+            self._running.append((server, serve_in_thread(server, f"world-{site_id}")))
+            self.origins[site_id] = server.origin
         return self
 
     def swap(self, renderings: Mapping[str, SiteRendering]) -> None:
@@ -69,11 +67,7 @@ class WorldServer:
             return self.log[mark:]
 
     def stop(self) -> None:
-        for server, thread in self._running:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-        self._running.clear()
+        stop_servers(self._running)
         self.origins.clear()
 
     def __enter__(self) -> WorldServer:

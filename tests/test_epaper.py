@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from archive.db import make_engine
 from archive.errors import ConfigError
-from archive.models import ArticleVersion, Page, Run
+from archive.models import Run
 from crawler.epaper import Backfill, EPaper, backfill_range, follows, parse_backfill
 from crawler.replica.server import ReplicaServer, RequestLogEntry
 from crawler.replica.truth import edition_truth, editions, load_truth
 from crawler.seeds import load_seed_file
+from tests.test_crawl import current_versions
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 FOUNDER = EPaper(edition_url="/html/{date:%Y-%m}/{date:%d}/node_1.htm")
@@ -282,23 +283,9 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]:
     yield backfill(tmp_path_factory.mktemp("week"), FROM, TO)
 
 
-def archived(database_url: str) -> dict[str, ArticleVersion]:
-    """URL path -> current version of every archived article."""
-    engine = make_engine(database_url)
-    latest: dict[str, ArticleVersion] = {}
-    with Session(engine) as session:
-        for page, version in session.execute(select(Page, ArticleVersion).join(ArticleVersion)):
-            path = "/" + page.url.split("/", 3)[3]
-            if path not in latest or version.version_no > latest[path].version_no:
-                latest[path] = version
-            session.expunge(version)
-    engine.dispose()
-    return latest
-
-
 @pytest.mark.slow
 def test_a_backfill_archives_every_article_of_every_page_of_every_edition_in_range(week):
-    versions = archived(week.database_url)
+    versions = current_versions(week.database_url)
     truth = edition_truth("bcrb", FROM, TO)
     assert {t.edition for t in truth} == {"2021-04-26", "2021-04-29"}
     assert {(t.edition, t.page) for t in truth} == {
@@ -350,7 +337,7 @@ def test_a_backfill_of_april_archives_every_april_edition(tmp_path):
     april = backfill(tmp_path, "2021-04-01", "2021-04-30")
     truth = edition_truth("bcrb", "2021-04-01", "2021-04-30")
     assert len({t.edition for t in truth}) == 4
-    assert set(archived(april.database_url)) == {t.path for t in truth}
+    assert set(current_versions(april.database_url)) == {t.path for t in truth}
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from archive.db import make_engine
 from archive.models import Run
 from crawler.replica.server import ReplicaServer
+from tests.test_crawl import gonghui_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TIMETABLE = ROOT / "schedules" / "timetable.toml"
@@ -82,20 +83,14 @@ def run_scheduler(database_url: str, folder: Path) -> SchedulerRun:
         with ReplicaServer(sites=["qhzgh"]) as replica, log_path.open("wb") as log:
             timetable, seeds = write_inputs(folder, replica.origins["qhzgh"])
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "crawler.cli.main",
-                    "--database",
-                    database_url,
-                    "--warc-dir",
-                    str(folder / "warc"),
-                    "--seeds-dir",
-                    str(seeds),
+                gonghui_argv(
                     "schedule",
                     "--timetable",
                     str(timetable),
-                ],
+                    database_url=database_url,
+                    warc_dir=folder / "warc",
+                    seeds_dir=seeds,
+                ),
                 cwd=folder,
                 env=clean_env(),
                 stdout=log,

@@ -104,6 +104,11 @@ class _SiteHTTPServer(ThreadingHTTPServer):
                 modified[path] = parsedate_to_datetime(stamp) if stamp else now
         self.rendering, self.modified = rendering, modified
 
+    @property
+    def origin(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
     def sitemap(self, host: str) -> bytes:
         entries = "".join(
             f"<url><loc>http://{host}{path}</loc>"
@@ -115,6 +120,24 @@ class _SiteHTTPServer(ThreadingHTTPServer):
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             f"{entries}</urlset>\n"
         ).encode()
+
+
+def serve_in_thread(server: _SiteHTTPServer, name: str) -> threading.Thread:
+    """Run a site's server in a daemon thread (stopped by ``stop_servers``)."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop_servers(running: list[tuple[_SiteHTTPServer, threading.Thread]]) -> None:
+    """Shut down servers started with ``serve_in_thread`` and empty the list."""
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    running.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -234,15 +257,8 @@ class ReplicaServer:
                     raise ReplicaError(
                         f"cannot serve replica site {site_id} on {self.host}:{port}: {reason}"
                     ) from None
-                thread = threading.Thread(
-                    target=server.serve_forever,
-                    kwargs={"poll_interval": 0.1},
-                    name=f"replica-{site_id}",
-                    daemon=True,
-                )
-                thread.start()
-                self._running.append((server, thread))
-                self.origins[site_id] = f"http://{self.host}:{server.server_address[1]}"
+                self._running.append((server, serve_in_thread(server, f"replica-{site_id}")))
+                self.origins[site_id] = server.origin
         except BaseException:
             self.stop()
             raise
@@ -259,11 +275,7 @@ class ReplicaServer:
             self.day = day
 
     def stop(self) -> None:
-        for server, thread in self._running:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-        self._running.clear()
+        stop_servers(self._running)
         self.origins.clear()
         self._stopped.set()
 
