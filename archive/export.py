@@ -2,7 +2,9 @@
 
 Rows are streamed from the database and written one at a time, so memory stays flat however
 large the archive grows. A file export is written to a hidden temp file next to the target and
-renamed into place at the end: a failed export never leaves a half-written file behind.
+renamed into place at the end: a failed export never leaves a half-written file behind. The
+target must be missing or a regular file: a device, FIFO, socket, folder or symlink there is
+refused (StorageError) and left as it is.
 
 Columns, in this order (``EXPORT_FIELDS``; the README documents them):
 
@@ -34,6 +36,7 @@ import datetime as dt
 import io
 import json
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Iterator
@@ -210,8 +213,7 @@ def _target(out: Path | None) -> Iterator[TextIO]:
         yield from _stdout()
         return
     out = Path(out)
-    if out.is_dir():
-        raise StorageError(f"cannot write export {out}: it is a folder")
+    _refuse_non_regular(out)
     if not out.parent.is_dir():
         raise StorageError(f"cannot write export {out}: folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.part")
@@ -224,6 +226,7 @@ def _target(out: Path | None) -> Iterator[TextIO]:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
+        _refuse_non_regular(out)  # again: something may have appeared there meanwhile
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -231,6 +234,37 @@ def _target(out: Path | None) -> Iterator[TextIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _refuse_non_regular(out: Path) -> None:
+    """StorageError unless ``out`` is missing or a regular file (not followed if a symlink).
+
+    The export is renamed over its target, which would replace a device (``/dev/null``), a
+    FIFO, a socket or a symlink with a regular file. A symlink is refused even when it points
+    to a regular file: renaming over it would replace the link, not write where it points.
+    """
+    try:
+        mode = os.lstat(out).st_mode
+    except OSError:  # missing (fine), or a parent that is a file: opening the temp file says so
+        return
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise StorageError(f"cannot write export {out}: it is a folder")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise StorageError(
+        f"cannot write export {out}: it is {kind}; export writes only regular files "
+        "(use -o - for standard output)"
+    )
+
+
+_KINDS = (
+    (stat.S_ISLNK, "a symlink"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _stdout() -> Iterator[TextIO]:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from crawler.cli.main import settings_of
-
-
-def _engine(ctx: click.Context):  # type: ignore[no-untyped-def]
-    from archive.db import make_engine, migrate
-
-    settings = settings_of(ctx)
-    migrate(settings.database_url)
-    return make_engine(settings.database_url)
+from crawler.cli.readonly import open_engine, require_site
 
 
 @click.command(name="status")
@@ -31,7 +23,7 @@ def status_command(ctx: click.Context) -> None:
     table = Table(title="Archive", title_justify="left")
     for column in ("site", "name", "pages", "articles", "versions", "last run", "status"):
         table.add_column(column)
-    for row in site_overview(_engine(ctx)):
+    for row in site_overview(open_engine(ctx)):
         table.add_row(
             row.site_id,
             row.name,
@@ -61,7 +53,9 @@ def articles_command(ctx: click.Context, site_id: str | None, limit: int) -> Non
     table = Table(title="Articles", title_justify="left")
     for column in ("site", "published", "title", "来源", "versions", "url"):
         table.add_column(column, overflow="fold")
-    for row in list_articles(_engine(ctx), site_id=site_id, limit=limit):
+    engine = open_engine(ctx)
+    require_site(engine, site_id)
+    for row in list_articles(engine, site_id=site_id, limit=limit):
         table.add_row(
             row.site_id,
             str(row.published or "-"),
@@ -105,7 +99,9 @@ def runs_command(ctx: click.Context, limit: int, site_id: str | None) -> None:
         "errors",
     ):
         table.add_column(column)
-    for run in latest_runs(_engine(ctx), limit=limit, site_id=site_id):
+    engine = open_engine(ctx)
+    require_site(engine, site_id)
+    for run in latest_runs(engine, limit=limit, site_id=site_id):
         drops = ", ".join(f"{k} {v}" for k, v in (run.drops or {}).items()) or "-"
         status = run.status + (f" ({run.stop_reason})" if run.stop_reason else "")
         if run.resumed_from:

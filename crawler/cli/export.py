@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.main import settings_of
+from crawler.cli.readonly import open_engine, require_site
 
 
 @click.command(name="export")
@@ -27,9 +27,12 @@ from crawler.cli.main import settings_of
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    # Not dir_okay=False: a folder, like a FIFO or a device, is refused by export_articles with
+    # one `error:` line (exit 4) rather than a usage error.
+    type=click.Path(path_type=Path, allow_dash=True),
     required=True,
-    help="File to write ('-' for standard output).",
+    help="Regular file to write, replaced whole at the end ('-' for standard output); "
+    "a device, FIFO, socket, folder or symlink is refused.",
 )
 @click.pass_context
 def command(
@@ -37,18 +40,19 @@ def command(
 ) -> None:
     """Write the current version of each archived article (fields in the README).
 
+    The archive must exist (this command never creates one); --site must be a site it holds.
+
     \b
     Example:
       gonghui export --format jsonl --site bcrb --since 2021-04-01 -o bcrb.jsonl
     """
-    from archive.db import make_engine, migrate
     from archive.export import export_articles
 
-    settings = settings_of(ctx)
-    migrate(settings.database_url)
+    engine = open_engine(ctx)
+    require_site(engine, site_id)
     out = None if str(output) == "-" else output
     count = export_articles(
-        make_engine(settings.database_url),
+        engine,
         fmt,
         out,
         site_id=site_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,12 +53,23 @@ def extract_file(path: Path, url: str | None = None) -> dict[str, Any]:
 def read_page(path: Path) -> tuple[bytes | None, dict[str, str]]:
     """The file's bytes, or the ``error`` (a short reason) and ``detail`` of a record.
 
-    Pages larger than the crawler's DOWNLOAD_MAXSIZE are refused unread, as the crawler would
-    never have fetched them: ``page_too_large``."""
+    Only regular files (or symlinks to one) are read: a FIFO would block the batch forever
+    and a device never ends, so they, folders and sockets are ``not_a_regular_file``, judged
+    before opening (and checked again on what was opened, non-blocking, in case the path
+    changed meanwhile). Pages larger than the crawler's DOWNLOAD_MAXSIZE are refused unread,
+    as the crawler would never have fetched them: ``page_too_large``."""
     from crawler.settings import DOWNLOAD_MAXSIZE
 
     try:
-        with path.open("rb") as file:
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind:
+            return None, {"error": "not_a_regular_file", "detail": f"{kind}: not read"}
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+        kind = _not_regular(os.fstat(fd).st_mode)
+        if kind:
+            os.close(fd)
+            return None, {"error": "not_a_regular_file", "detail": f"{kind}: not read"}
+        with os.fdopen(fd, "rb") as file:
             body = file.read(DOWNLOAD_MAXSIZE + 1)
     except OSError as exc:
         reason = _OS_ERRORS.get(type(exc), "cannot_read")
@@ -67,9 +80,28 @@ def read_page(path: Path) -> tuple[bytes | None, dict[str, str]]:
     return body, {}
 
 
+# Non-blocking, so opening a FIFO that replaced the file after the stat does not hang; no
+# controlling terminal from a tty. Neither exists on Windows, where neither matters.
+_OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a path is when it is not a regular file (``a FIFO``), else None."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 _OS_ERRORS: dict[type[OSError], str] = {
     FileNotFoundError: "file_not_found",
-    IsADirectoryError: "is_a_directory",
+    IsADirectoryError: "not_a_regular_file",
     PermissionError: "permission_denied",
 }
 
@@ -90,7 +122,8 @@ def command(jsonl: bool, url: str | None, paths: tuple[Path, ...]) -> None:
     """Extract title, date, 来源, author, body and captions from saved page files (bytes as
     saved, any encoding), with exactly the code the crawler uses. A bad file gives a record
     with "error" (a short reason: empty_page, binary_content, empty_body, file_not_found,
-    page_too_large ...); the batch goes on.
+    not_a_regular_file (a FIFO, folder or device: never opened), page_too_large ...); the
+    batch goes on.
 
     Exit status: 0 when a record was written for every PATH, error records included (look
     for "error" in them); 1 when the output could not be written; 2 on a usage error.
@@ -119,7 +152,5 @@ def command(jsonl: bool, url: str | None, paths: tuple[Path, ...]) -> None:
 
 def _silence_stdout() -> None:
     # Python flushes stdout again at exit; on a closed pipe that prints a second traceback.
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archive.errors import GonghuiError
-from crawler.cli.browse import _engine
+from crawler.cli.readonly import open_engine, require_site
 
 
 class NotInArchive(GonghuiError):
@@ -20,7 +20,7 @@ def _history(ctx: click.Context, url: str):  # type: ignore[no-untyped-def]
     from archive.queries import page_history
 
     try:
-        history = page_history(_engine(ctx), url)
+        history = page_history(open_engine(ctx), url)
     except ValueError as exc:
         raise NotInArchive(f"not a page URL: {url!r} ({exc})") from None
     if history is None or not history.versions:
@@ -142,12 +142,14 @@ def reprints_command(ctx: click.Context, site_id: str | None, reindex: bool) -> 
     from archive.queries import reprint_clusters
     from crawler.cli.render import console
 
+    engine = open_engine(ctx, write=reindex)  # only --reindex writes (and so migrates)
+    require_site(engine, site_id)
     if reindex:
         from archive.reprints import reindex as reindex_pages
 
-        indexed = reindex_pages(_engine(ctx))
+        indexed = reindex_pages(engine)
         console(stderr=True).print(f"indexed {indexed} page(s) not indexed before")
-    clusters = reprint_clusters(_engine(ctx), site_id=site_id)
+    clusters = reprint_clusters(engine, site_id=site_id)
     table = Table(title=f"Reprint clusters: {len(clusters)}", title_justify="left")
     for column in ("cluster", "pages", "", "site", "published", "title", "来源", "url"):
         table.add_column(column, overflow="fold")
