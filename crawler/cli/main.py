@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("crawler.cli.history", "What changed between two versions of an article, by sentence."),
     "reprints": ("crawler.cli.history", "Clusters of the same article reposted across sites."),
     "export": ("crawler.cli.export", "Write the current version of every article as JSONL or CSV."),
+    "verify": ("crawler.cli.verify", "Check every capture reads back intact from its WARC file."),
     "schedule": (
         "crawler.cli.schedule",
         "Run the nightly crawl scheduler (APScheduler) in the foreground.",
