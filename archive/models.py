@@ -158,6 +158,25 @@ class SiteLease(Base):
     expires_at: Mapped[dt.datetime]
 
 
+class OwedPage(Base):
+    """A page a run fetched but could not store (the database stayed locked or unreachable
+    past every retry, or the site was stopped by a storage error while it was in flight).
+    The next run of the site, whatever its mode, asks for every owed page first; storing it
+    settles the debt (``archive.owed``)."""
+
+    __tablename__ = "owed_page"
+    __table_args__ = (UniqueConstraint("site_id", "canonical_url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), ForeignKey("site.id"))
+    canonical_url: Mapped[str]
+    url: Mapped[str]  # as the seed names it (the page URL, not a replica's served URL)
+    kind: Mapped[str] = mapped_column(String(16))  # "article", "list" or "other"
+    reason: Mapped[str] = mapped_column(String(300))
+    run_id: Mapped[int | None] = mapped_column(Integer)  # the run that fetched it
+    owed_at: Mapped[dt.datetime]
+
+
 class Page(Base):
     __tablename__ = "page"
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import db, ledger, reprints
+from archive import db, ledger, owed, reprints
 from archive.errors import ConfigError, DatabaseError
 from archive.models import (
     REMOVALS,
@@ -376,6 +376,40 @@ class Archive:
             page.removed_at, page.removal = capture.fetched_at, removal
             session.flush()
             return VersionOutcome(capture.page_id, gone.id, gone.version_no, True, "removed")
+
+    # -- owed pages (archive/owed.py) ----------------------------------------------------------
+
+    def owe(self, run_id: int | None, site_id: str, pages: list[owed.Owed]) -> str:
+        """Record pages fetched but not stored, for the next run to ask for first: in the
+        database, or in the site's journal beside the WARC files when the database is what
+        failed. Returns where they went ("database" or "journal"); StorageError when neither
+        could take them."""
+        if not pages:
+            return "database"
+        try:
+            with self._session() as session:
+                owed.record(session, site_id, run_id, pages, _now())
+            return "database"
+        except DatabaseError:
+            owed.append_journal(self.warc_dir, site_id, run_id, pages)
+            return "journal"
+
+    def owed_pages(self, site_id: str) -> list[owed.Owed]:
+        """The site's owed pages, oldest first; a journal left by a run whose database failed
+        is moved into the database first."""
+        journal = owed.read_journal(self.warc_dir, site_id)
+        with self._session() as session:
+            for page, run_id in journal:
+                owed.record(session, site_id, run_id, [page], _now())
+            pages = owed.pending(session, site_id)
+        if journal:
+            owed.clear_journal(self.warc_dir, site_id)
+        return pages
+
+    def settle_owed(self, site_id: str, canonical_urls: list[str]) -> None:
+        """The pages are stored now: their debt is paid."""
+        with self._session() as session:
+            owed.settle(session, site_id, canonical_urls)
 
     def read_capture_payload(self, capture_id: int) -> bytes:
         """The response body of a capture, read back from its WARC record."""

@@ -5,9 +5,9 @@ One gzip-per-record file per crawl run::
     <warc_dir>/<site_id>/<site_id>-<UTC yyyymmddHHMMSS>-run<run_id>.warc.gz
 
 It starts with a ``warcinfo`` record; each fetch then adds a ``request`` and a ``response``
-record linked by ``WARC-Concurrent-To``. Each record is compressed in memory and written with
-one ``write`` + ``flush``, so a killed crawl loses at most the record in flight and every record
-before it stays readable.
+record linked by ``WARC-Concurrent-To``. Each record is compressed in memory and written straight to the file (no buffer), so a killed crawl
+loses at most the record in flight and every record before it stays readable; a write that
+fails (a full disk) is cut off again, so the file still reads to its end.
 
 The crawler hands us the *decoded* body (Scrapy has already undone gzip and chunking) together
 with the headers as sent. Stored as-is, ``Content-Encoding: gzip`` or ``Transfer-Encoding:
@@ -103,7 +103,9 @@ class WarcWriter:
         self._records = RecordBuilder()  # WARC/1.0: what most replay tools expect
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: BinaryIO = open(self.path, "ab")
+            # Unbuffered: each record goes to the file in whole write() calls of our own, so a
+            # failed write leaves no bytes in a buffer to be flushed later behind a cut.
+            self._fh: BinaryIO = open(self.path, "ab", buffering=0)
         except OSError as exc:
             raise StorageError(
                 f"cannot write WARC file {self.path}: {exc.strerror or exc}"
@@ -137,9 +139,23 @@ class WarcWriter:
                 is_http_request=True,
             ),
         )
-        self._append(self._serialise(request))
-        offset = self._append(self._serialise(response))
+        start = self._fh.tell()
+        try:
+            self._append(self._serialise(request))
+            offset = self._append(self._serialise(response))
+        except StorageError:
+            self._cut(start)
+            raise
         return WarcLocation(self.filename, offset, self._fh.tell() - offset)
+
+    def _cut(self, offset: int) -> None:
+        """After a failed write (a full disk), drop the torn tail so the file still reads to
+        its end; best effort: the next write appends at the cut."""
+        try:
+            self._fh.truncate(offset)
+            self._fh.seek(offset)
+        except (OSError, ValueError):
+            pass
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -159,8 +175,12 @@ class WarcWriter:
     def _append(self, data: bytes) -> int:
         try:
             offset = self._fh.tell()
-            self._fh.write(data)
-            self._fh.flush()
+            view = memoryview(data)
+            while view:  # a raw write may take part of the bytes (a disk filling up)
+                written = self._fh.write(view)
+                if not written:
+                    raise OSError(28, "No space left on device")
+                view = view[written:]
         except OSError as exc:
             raise StorageError(
                 f"cannot write WARC file {self.path}: {exc.strerror or exc}"

@@ -123,7 +123,9 @@ def _crawl(
         user_agent=settings.user_agent,
         trigger=trigger,
         origins=origins,
-        log_level="INFO" if verbose else "WARNING",
+        # Without -v the table and its stop lines say what failed; the log adds only errors
+        # nothing else reports (a failed request is counted in the table, not logged).
+        log_level="INFO" if verbose else "ERROR",
         run_ids=run_ids,
         backfill=backfill,
     )

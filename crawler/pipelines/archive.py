@@ -1,12 +1,15 @@
 """Store every fetched page in the archive: capture always, article version when valid.
 
-The pipeline only adapts: extraction is crawler.extract, storage is archive.store. Every page
-that does not become an article version is counted under a reason (stats ``gonghui/drop/*``
-and the run row), so nothing disappears silently.
+The pipeline only adapts: extraction is crawler.extract, storage is archive.store, faults are
+crawler.pipelines.guard (retried, or owed to the next run), the run's verdict is
+crawler.outcome. Every page that does not become an article version is counted under a reason
+(stats ``gonghui/drop/*`` and the run row), so nothing disappears silently.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +20,22 @@ from twisted.internet import task
 
 from archive import ledger
 from archive.config import load_settings
+from archive.errors import GonghuiError
 from archive.records import RunCounts
 from archive.store import Archive
+from archive.urls import canonical_url
+from crawler import outcome
 from crawler.extract.article import extract_article
 from crawler.extract.gone import is_soft_404
 from crawler.items import PageItem
+from crawler.outcome import NORMAL_FINISH_REASONS
+from crawler.pipelines.guard import StorageGuard
 
-# Scrapy finish reasons of a crawl that ended normally; anything else (shutdown on SIGTERM,
-# an error) marks the run failed.
-NORMAL_FINISH_REASONS = ("finished", "closespider_pagecount")
+__all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
+
+logger = logging.getLogger(__name__)
+# Pauses before trying again to close the run when the database is briefly out of reach.
+FINISH_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 
 
 class ArchivePipeline:
@@ -50,6 +60,8 @@ class ArchivePipeline:
         self.run_id: int | None = run_id
         self._lease: task.LoopingCall | None = None
         self.counts = RunCounts()
+        self.guard: StorageGuard | None = None
+        self._owed: set[str] = set()  # canonical URLs of pages earlier runs owe
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -87,78 +99,138 @@ class ArchivePipeline:
         self.spider.resume_skip = skip  # type: ignore[attr-defined]
         if skip:
             self.stats.set_value("gonghui/resume/known", len(skip))
+        # Pages earlier runs fetched but could not store: asked for before anything else.
+        owed = self.archive.owed_pages(seed.id)
+        self.spider.owed = owed  # type: ignore[attr-defined]
+        self._owed = {page.canonical_url for page in owed}
+        if owed:
+            self.stats.set_value("gonghui/owed_asked", len(owed))
+        self.guard = StorageGuard(self.crawler)
         self._lease = task.LoopingCall(self._renew_lease)
         self._lease.start(ledger.LEASE_SECONDS / 3, now=False)
 
     def _renew_lease(self) -> None:
         if self.archive is None or self.run_id is None:
             return
-        if not self.archive.renew_lease(self.run_id):
+        try:
+            renewed = self.archive.renew_lease(self.run_id)
+        except GonghuiError as exc:  # the database is out of reach for now: try next time
+            logger.warning("could not renew the site's lease: %s", exc)
+            return
+        if not renewed:
             reason = "stopped: another process took the site's lease (this crawl stalled)"
             self.stats.set_value("gonghui/stop_reason", reason)
             assert self.crawler.engine is not None
             self.crawler.engine.close_spider(self.spider, "lease_lost")
 
-    def spider_closed(self, reason: str) -> None:
+    async def spider_closed(self, reason: str) -> None:
+        """Close the run: its status, counts and why it stopped, the pages it owes. The run row,
+        the crawl table (stats ``gonghui/outcome``) and the exit code say the same."""
         if self.archive is None or self.run_id is None:
             return
-        self.counts.errors = sum(
-            v for k, v in self.stats.get_stats().items() if k.startswith("gonghui/error/")
-        )
-        robots = self.stats.get_value("robotstxt/forbidden", 0)
-        if robots:
-            self.counts.drops["robots_disallowed"] = robots
         if self._lease is not None and self._lease.running:
             self._lease.stop()
-        status = "finished" if reason in NORMAL_FINISH_REASONS else "failed"
-        stop_reason = self.stats.get_value("gonghui/stop_reason") or (
-            None if status == "finished" else f"crawl ended: {reason}"
-        )
-        self.archive.finish_run(self.run_id, status, self.counts, stop_reason)
-        self.archive.close()
+        guard, archive, site_id = self.guard, self.archive, self.spider.site_id  # type: ignore[union-attr]
+        stats = self.stats.get_stats()
+        if guard is not None and guard.owed:
+            try:
+                where = archive.owe(self.run_id, site_id, guard.owed)
+            except GonghuiError as exc:
+                where = "nowhere"
+                logger.error("%d owed pages could not be recorded: %s", len(guard.owed), exc)
+            self.stats.set_value("gonghui/owed", len(guard.owed))
+            self.stats.set_value("gonghui/owed_in", where)
+            stats = self.stats.get_stats()
+        result = outcome.judge(reason, stats, self.spider)
+        self.stats.set_value("gonghui/outcome", result.finish_reason)
+        if result.stop_reason and not stats.get("gonghui/stop_reason"):
+            self.stats.set_value("gonghui/stop_reason", result.stop_reason)
+        self.counts.errors = sum(outcome.errors_of(stats).values())
+        self.counts.drops = dict(outcome.drops_of(stats))
+        for wait in (*FINISH_BACKOFF_SECONDS, None):
+            try:
+                archive.finish_run(self.run_id, result.status, self.counts, result.stop_reason)
+                break
+            except GonghuiError as exc:
+                if wait is None:
+                    logger.error(
+                        "run %s could not be closed (%s); the next crawl of %s marks it "
+                        "interrupted",
+                        self.run_id,
+                        exc,
+                        site_id,
+                    )
+                    break
+                await asyncio.sleep(wait)
+        archive.close()
         self.archive = None
 
-    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        if not isinstance(item, PageItem) or self.archive is None or self.run_id is None:
+    async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if not isinstance(item, PageItem) or self.archive is None or self.guard is None:
             return item
+        await self.guard.store(item, lambda state: self._store(item, state))
+        return item
+
+    def _store(self, item: PageItem, state: dict[str, Any]) -> None:
+        """The page's storage steps; ``state`` remembers the steps done, so a retry after a
+        transient fault neither writes the capture twice nor counts anything twice."""
+        assert self.archive is not None and self.run_id is not None
+        fetch = item.fetch
+        if "capture" not in state:
+            state["capture"] = self.archive.record_capture(self.run_id, item.site_id, fetch)
+            self.counts.pages_fetched += 1
+            self.stats.inc_value("gonghui/pages_fetched")
+        if "done" not in state:
+            self._archive_page(item, state["capture"])
+            state["done"] = True
+        canon = canonical_url(fetch.page_url or fetch.url)
+        if canon in self._owed:
+            self.archive.settle_owed(item.site_id, [canon])
+            self._owed.discard(canon)
+            self.stats.inc_value("gonghui/owed_settled")
+
+    def _archive_page(self, item: PageItem, capture_id: int) -> None:
+        """What a capture means: a confirmation, a removal, a drop or an article version."""
+        assert self.archive is not None and self.spider is not None
         seed = self.spider.seed  # type: ignore[attr-defined]
         fetch = item.fetch
-        capture_id = self.archive.record_capture(self.run_id, item.site_id, fetch)
-        self.counts.pages_fetched += 1
-        self.stats.inc_value("gonghui/pages_fetched")
         if fetch.status == 304 and item.kind == "article":
             # A conditional re-check: the archived version is still current. Not a drop.
             if self.archive.confirm_unchanged(capture_id):
                 self.stats.inc_value("gonghui/not_modified")
-                return item
+                return
         if fetch.status >= 300:
             if item.kind == "article" and fetch.status in (404, 410):
                 self._removed(capture_id, f"http_{fetch.status}")
             elif item.gone:
                 self._removed(capture_id, item.gone)
-            return self._drop(item, item.gone or f"http_{fetch.status}")
+            self._drop(item.gone or f"http_{fetch.status}")
+            return
         if item.kind != "article":
-            return item
+            return
         if fetch.encoding is None:
-            return self._drop(item, "not_html")
+            self._drop("not_html")
+            return
         try:
             result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
         except Exception:  # a bug must cost one page, counted, never the crawl
-            self.spider.logger.exception("extraction failed on %s", fetch.url)
-            return self._drop(item, "extract_error")
+            logger.exception("extraction failed on %s", fetch.url)
+            self._drop("extract_error")
+            return
         body = result.fields.body if result.fields else None
         if is_soft_404(item.text, body):
             self._removed(capture_id, "soft_404")
-            return self._drop(item, "soft_404")
+            self._drop("soft_404")
+            return
         if result.drop_reason or result.fields is None:
-            return self._drop(item, result.drop_reason or "not_extracted")
-        outcome = self.archive.record_article(capture_id, result.fields)
+            self._drop(result.drop_reason or "not_extracted")
+            return
+        stored = self.archive.record_article(capture_id, result.fields)
         self.counts.articles_archived += 1
         self.stats.inc_value("gonghui/articles_archived")
-        if outcome.is_new_version:
+        if stored.is_new_version:
             self.counts.new_versions += 1
             self.stats.inc_value("gonghui/new_versions")
-        return item
 
     def _removed(self, capture_id: int, removal: str) -> None:
         """An archived article answered as gone: its page is marked removed (once)."""
@@ -168,8 +240,6 @@ class ArchivePipeline:
             self.counts.removals += 1
             self.stats.inc_value("gonghui/removals")
 
-    def _drop(self, item: PageItem, reason: str) -> PageItem:
-        # Returned, not raised as DropItem: the capture is stored, only the article is not.
-        self.counts.drops[reason] = self.counts.drops.get(reason, 0) + 1
+    def _drop(self, reason: str) -> None:
+        # The capture is stored, only the article is not: counted under its reason.
         self.stats.inc_value(f"gonghui/drop/{reason}")
-        return item

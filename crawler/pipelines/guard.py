@@ -1,0 +1,116 @@
+"""Storing a page through faults: retried while the fault may pass, owed when it does not.
+
+The archive pipeline hands each page's storage to ``StorageGuard.store``:
+
+- a **transient** fault (``archive.faults``: SQLite's lock held past the busy timeout, a
+  PostgreSQL connection terminated) is retried after 1, 2, 4, 8, 16 and 30 s, each retry on a
+  fresh connection from the pool; one page is stored at a time, so while one waits the others
+  queue behind it (and Scrapy stops downloading once its scraper queue is full);
+- a **fatal** fault (read-only database, full disk, unwritable WARC folder), or a transient
+  one that outlasts the retries, stops the site's crawl at once with one line naming it;
+- a fault of the **page** alone (a bug, a value refused) costs that page only.
+
+Every page not stored is *owed* (``archive.owed``): the next run of the site asks for it
+first. Pages that arrive after the site was stopped are owed without a try. The log gets one
+line per fault, never the page's bytes or the item's repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from archive import faults
+from archive.owed import Owed
+from archive.urls import canonical_url
+from crawler.items import PageItem
+
+logger = logging.getLogger(__name__)
+
+# Pauses between the attempts at storing a page through a transient fault (about a minute in
+# all, on top of SQLite's own busy timeout on each attempt).
+BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STORAGE_ERROR = "storage_error"  # the finish reason of a site stopped by a storage fault
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:240]
+
+
+def owed_of(item: PageItem, reason: str) -> Owed:
+    url = item.fetch.page_url or item.fetch.url
+    return Owed(url, canonical_url(url), item.kind, reason)
+
+
+class StorageGuard:
+    def __init__(self, crawler: Any, backoff: tuple[float, ...] = BACKOFF_SECONDS):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.backoff = backoff
+        self.owed: list[Owed] = []
+        self.stopped: str | None = None  # why the site was stopped, once it was
+        self._lock = asyncio.Lock()
+
+    async def store(self, item: PageItem, work: Callable[[dict[str, Any]], None]) -> bool:
+        """Run ``work(state)`` (the page's storage steps; ``state`` keeps what a step already
+        did across retries) through the fault policy; False when the page was owed."""
+        if self.stopped is not None:
+            self.owe(item, f"not stored: {self.stopped}")
+            return False
+        async with self._lock:
+            state: dict[str, Any] = {}
+            for attempt in range(len(self.backoff) + 1):
+                if self.stopped is not None:  # stopped while this page waited its turn
+                    self.owe(item, f"not stored: {self.stopped}")
+                    return False
+                try:
+                    work(state)
+                    return True
+                except Exception as exc:  # classified: nothing here escapes to Scrapy's log
+                    error = exc
+                kind, reason = faults.classify(error), one_line(error)
+                if kind == faults.PAGE:
+                    self._page_failed(item, error, reason)
+                    return False
+                if kind == faults.FATAL:
+                    self.stop(reason)
+                    self.owe(item, reason)
+                    return False
+                if attempt == len(self.backoff) or not self.crawler.crawling:
+                    tried = f"still failing after {attempt + 1} attempts: {reason}"
+                    self.stop(tried)
+                    self.owe(item, tried)
+                    return False
+                wait = self.backoff[attempt]
+                self.stats.inc_value("gonghui/storage/retries")
+                logger.warning("storage failed (%s); retrying in %.0f s", reason, wait)
+                await asyncio.sleep(wait)
+        return False  # not reached
+
+    def owe(self, item: PageItem, reason: str) -> None:
+        self.owed.append(owed_of(item, reason))
+        self.stats.inc_value("gonghui/error/not_stored")
+
+    def stop(self, reason: str) -> None:
+        """Stop the site's crawl at once: every further page would fail the same way."""
+        if self.stopped is not None:
+            return
+        self.stopped = reason
+        text = f"stopped: storage failed: {reason}"
+        self.stats.set_value("gonghui/stop_reason", text)
+        logger.warning("%s", text)  # the crawl table says it too, under the site
+        engine = self.crawler.engine
+        if engine is not None and self.crawler.crawling:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason=STORAGE_ERROR))
+
+    def _page_failed(self, item: PageItem, exc: BaseException, reason: str) -> None:
+        """A fault of this page alone: counted, owed, one line (the traceback only at DEBUG,
+        for a developer; it never holds the page)."""
+        self.owe(item, reason)
+        logger.error("could not store %s: %s: %s", item.fetch.url, type(exc).__name__, reason)
+        logger.debug("storage traceback for %s", item.fetch.url, exc_info=exc)
