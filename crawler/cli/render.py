@@ -66,7 +66,10 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 
 class CrawlProgress:
-    """A live line per site: pages fetched, articles archived, new versions."""
+    """A live line per site, counting up as the crawl goes (crawler.runner._connect_progress
+    calls ``update`` when a site starts, after every page it stores, and when it ends): state
+    (starting, crawling, finished, failed: why), pages fetched, articles archived, new versions.
+    """
 
     def __init__(self, sites: Mapping[str, str], out: Console):
         self.rows: dict[str, dict[str, Any]] = {
@@ -82,19 +85,23 @@ class CrawlProgress:
         self.live.__exit__(*exc)  # type: ignore[arg-type]
 
     def update(self, site_id: str, stats: Mapping[str, Any]) -> None:
-        row = self.rows[site_id]
-        row.update(
+        state = stats.get("gonghui/state", "crawling")
+        if state == "failed":
+            state = f"failed: {stats.get('finish_reason', '?')}"
+        self.rows[site_id].update(
             pages=stats.get("gonghui/pages_fetched", 0),
             articles=stats.get("gonghui/articles_archived", 0),
             versions=stats.get("gonghui/new_versions", 0),
-            state=stats.get("finish_reason", "crawling"),
+            state=state,
         )
-        self.live.update(self._table())
+        self.live.update(self._table())  # drawn by Live's own refresh, 8 times a second
 
     def _table(self) -> Table:
         table = Table(box=None, show_header=True, header_style="bold")
-        for column in ("site", "state", "pages", "articles", "new versions"):
-            table.add_column(column)
+        table.add_column("site", no_wrap=True)
+        table.add_column("state", no_wrap=True)
+        for column in ("pages", "articles", "new versions"):
+            table.add_column(column, justify="right", no_wrap=True)
         for site_id, row in self.rows.items():
             table.add_row(
                 site_id,
