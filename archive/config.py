@@ -7,6 +7,7 @@
 | GONGHUI_SEEDS_DIR       | the seeds/ folder shipped with us    |
 | GONGHUI_TIMETABLE       | schedules/timetable.toml (shipped)   |
 | GONGHUI_USER_AGENT      | GonghuiArchive/0.1 (...)            |
+| GONGHUI_STORAGE_PATIENCE| 60 (seconds)                         |
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Settings:
     seeds_dir: Path = PACKAGE_ROOT / "seeds"
     timetable: Path = PACKAGE_ROOT / "schedules" / "timetable.toml"
     user_agent: str = DEFAULT_USER_AGENT
+    # How long a crawl keeps retrying a page through a transient storage fault (a locked or
+    # unreachable database) before it stops the site and owes the page to the next run.
+    storage_patience: float = 60.0
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced; None values are ignored."""
@@ -54,7 +58,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         seeds_dir=path("GONGHUI_SEEDS_DIR", defaults.seeds_dir),
         timetable=path("GONGHUI_TIMETABLE", defaults.timetable),
         user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
+        storage_patience=_seconds(env, "GONGHUI_STORAGE_PATIENCE", defaults.storage_patience),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: not a number of seconds") from None
+    if value < 0:
+        raise ConfigError(f"{name}={text!r}: must not be negative")
+    return value
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:

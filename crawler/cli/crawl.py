@@ -97,9 +97,12 @@ def _close_unfinished(
         return
     from archive.store import Archive
 
-    with Archive.open(settings.database_url, settings.warc_dir, migrate=False) as archive:
-        for run_id in run_ids.values():
-            archive.abandon_run(run_id, reason)
+    try:
+        with Archive.open(settings.database_url, settings.warc_dir, migrate=False) as archive:
+            for run_id in run_ids.values():
+                archive.abandon_run(run_id, reason)
+    except GonghuiError:
+        pass  # the database is out of reach: the next crawl marks these runs interrupted
 
 
 def _crawl(

@@ -29,13 +29,11 @@ from crawler.extract.article import extract_article
 from crawler.extract.gone import is_soft_404
 from crawler.items import PageItem
 from crawler.outcome import NORMAL_FINISH_REASONS
-from crawler.pipelines.guard import StorageGuard
+from crawler.pipelines.guard import StorageGuard, backoff
 
 __all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
 
 logger = logging.getLogger(__name__)
-# Pauses before trying again to close the run when the database is briefly out of reach.
-FINISH_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 
 
 class ArchivePipeline:
@@ -48,6 +46,7 @@ class ArchivePipeline:
         trigger: str,
         migrate: bool,
         run_id: int | None = None,
+        storage_patience: float = 60.0,
     ):
         self.crawler = crawler
         self.spider: Spider | None = None
@@ -58,6 +57,7 @@ class ArchivePipeline:
         self.migrate = migrate
         self.archive: Archive | None = None
         self.run_id: int | None = run_id
+        self.storage_patience = storage_patience
         self._lease: task.LoopingCall | None = None
         self.counts = RunCounts()
         self.guard: StorageGuard | None = None
@@ -76,6 +76,7 @@ class ArchivePipeline:
             trigger=s.get("GONGHUI_TRIGGER", "manual"),
             migrate=s.getbool("GONGHUI_MIGRATE", True),
             run_id=s.getint("GONGHUI_RUN_ID") or None,
+            storage_patience=env.storage_patience,
         )
         # The run is closed from spider_closed, the first place that knows why the crawl ended
         # (pipelines close before Scrapy records finish_reason).
@@ -105,7 +106,7 @@ class ArchivePipeline:
         self._owed = {page.canonical_url for page in owed}
         if owed:
             self.stats.set_value("gonghui/owed_asked", len(owed))
-        self.guard = StorageGuard(self.crawler)
+        self.guard = StorageGuard(self.crawler, self.storage_patience)
         self._lease = task.LoopingCall(self._renew_lease)
         self._lease.start(ledger.LEASE_SECONDS / 3, now=False)
 
@@ -147,19 +148,19 @@ class ArchivePipeline:
             self.stats.set_value("gonghui/stop_reason", result.stop_reason)
         self.counts.errors = sum(outcome.errors_of(stats).values())
         self.counts.drops = dict(outcome.drops_of(stats))
-        for wait in (*FINISH_BACKOFF_SECONDS, None):
+        for wait in (*backoff(self.storage_patience), None):
             try:
                 archive.finish_run(self.run_id, result.status, self.counts, result.stop_reason)
                 break
             except GonghuiError as exc:
                 if wait is None:
-                    logger.error(
-                        "run %s could not be closed (%s); the next crawl of %s marks it "
-                        "interrupted",
-                        self.run_id,
-                        exc,
-                        site_id,
+                    # Said under the table (the log is quiet without -v), not as a second line.
+                    unclosed = (
+                        f"{result.stop_reason or 'finished'}; the run row could not be closed "
+                        f"({exc}): the next crawl of {site_id} marks it interrupted"
                     )
+                    self.stats.set_value("gonghui/stop_reason", unclosed)
+                    logger.warning("%s", unclosed)
                     break
                 await asyncio.sleep(wait)
         archive.close()

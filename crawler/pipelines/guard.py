@@ -3,8 +3,8 @@
 The archive pipeline hands each page's storage to ``StorageGuard.store``:
 
 - a **transient** fault (``archive.faults``: SQLite's lock held past the busy timeout, a
-  PostgreSQL connection terminated) is retried after 1, 2, 4, 8, 16 and 30 s, each retry on a
-  fresh connection from the pool; one page is stored at a time, so while one waits the others
+  PostgreSQL connection terminated) is retried after 1, 2, 4 ... s (``backoff``) for as long
+  as GONGHUI_STORAGE_PATIENCE allows (60 s), each retry on a fresh connection from the pool; one page is stored at a time, so while one waits the others
   queue behind it (and Scrapy stops downloading once its scraper queue is full);
 - a **fatal** fault (read-only database, full disk, unwritable WARC folder), or a transient
   one that outlasts the retries, stops the site's crawl at once with one line naming it;
@@ -29,10 +29,17 @@ from crawler.items import PageItem
 
 logger = logging.getLogger(__name__)
 
-# Pauses between the attempts at storing a page through a transient fault (about a minute in
-# all, on top of SQLite's own busy timeout on each attempt).
-BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+# The longest pause between two attempts at storing a page through a transient fault.
+MAX_PAUSE_SECONDS = 30.0
 STORAGE_ERROR = "storage_error"  # the finish reason of a site stopped by a storage fault
+
+
+def backoff(patience: float) -> tuple[float, ...]:
+    """Pauses of 1, 2, 4 ... s (at most MAX_PAUSE_SECONDS each) adding up to ``patience``."""
+    pauses: list[float] = []
+    while sum(pauses) < patience:
+        pauses.append(min(2.0 ** len(pauses), MAX_PAUSE_SECONDS, patience - sum(pauses)))
+    return tuple(pauses)
 
 
 def one_line(exc: BaseException) -> str:
@@ -46,10 +53,10 @@ def owed_of(item: PageItem, reason: str) -> Owed:
 
 
 class StorageGuard:
-    def __init__(self, crawler: Any, backoff: tuple[float, ...] = BACKOFF_SECONDS):
+    def __init__(self, crawler: Any, patience: float):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.backoff = backoff
+        self.backoff = backoff(patience)
         self.owed: list[Owed] = []
         self.stopped: str | None = None  # why the site was stopped, once it was
         self._lock = asyncio.Lock()
