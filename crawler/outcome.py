@@ -54,13 +54,17 @@ def drops_of(stats: Mapping[str, Any]) -> dict[str, int]:
 
 
 def errors_of(stats: Mapping[str, Any]) -> dict[str, int]:
-    return dict(
-        sorted(
-            (key.removeprefix("gonghui/error/"), value)
-            for key, value in stats.items()
-            if key.startswith("gonghui/error/") and value
-        )
-    )
+    """Failed requests and pages not stored, by reason; a robots.txt that could not be read
+    (Scrapy then crawls as if it allowed everything) counts as ``robots_txt_unreadable``."""
+    errors = {
+        key.removeprefix("gonghui/error/"): value
+        for key, value in stats.items()
+        if key.startswith("gonghui/error/") and value
+    }
+    robots = sum(v for k, v in stats.items() if k.startswith("robotstxt/exception_count/"))
+    if robots:
+        errors["robots_txt_unreadable"] = robots
+    return dict(sorted(errors.items()))
 
 
 def judge(reason: str, stats: Mapping[str, Any], spider: Any = None) -> Outcome:

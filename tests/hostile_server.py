@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    stall: float = 0.0  # seconds to hang after the first bytes of the body (a tarpit)
 
 
 Route = Callable[[str, "HostileServer"], Reply]
@@ -60,8 +62,9 @@ def article(n: int) -> Route:
 
 
 def listing(*links: str) -> Route:
-    anchors = "".join(f"<li><a href='{link}'>第{i}条新闻标题在这里</a></li>" for i, link in
-                      enumerate(links))
+    anchors = "".join(
+        f"<li><a href='{link}'>第{i}条新闻标题在这里</a></li>" for i, link in enumerate(links)
+    )
     return lambda path, server: html(f"<html><body><ul>{anchors}</ul></body></html>")
 
 
@@ -131,7 +134,7 @@ class HostileServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.log.append(("GET", self.path, dict(self.headers)))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
                 if route is None and self.path == "/robots.txt":
@@ -145,6 +148,10 @@ class HostileServer:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 try:
+                    if reply.stall:
+                        self.wfile.write(reply.body[:8])
+                        self.wfile.flush()
+                        time.sleep(reply.stall)
                     self.wfile.write(reply.body)
                 except OSError:  # the crawler hung up (a cancelled download)
                     pass
@@ -153,6 +160,11 @@ class HostileServer:
                 pass
 
         return Handler
+
+
+def tarpit(body: bytes, seconds: float) -> Route:
+    """Sends a few bytes, then nothing for ``seconds`` (a response that never finishes)."""
+    return lambda path, server: Reply(200, {"Content-Type": "text/plain"}, body, stall=seconds)
 
 
 def seed_toml(site_id: str, origin: str, *, start: str = "/", extra: str = "") -> str:

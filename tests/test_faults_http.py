@@ -27,6 +27,7 @@ from tests.hostile_server import (
     redirect,
     redirect_forever,
     seed_toml,
+    tarpit,
 )
 from tests.test_crawl import gonghui_argv
 
@@ -127,3 +128,35 @@ def test_requests_scrapy_drops_are_counted_under_their_reasons(tmp_path: Path) -
     }
     for reason in ("decompression_limit 1", "offsite 1", "refresh 1", "too_large 1"):
         assert reason in done.stdout
+
+
+def test_a_robots_txt_that_never_finishes_costs_one_counted_error(tmp_path: Path) -> None:
+    routes = {
+        "/robots.txt": tarpit(b"User-agent: *\nDisallow: /nothing\n", 30),
+        "/": listing("/a/1.html"),
+        "/a/1.html": article(1),
+    }
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with HostileServer(routes) as site:
+        text = seed_toml("hostile", site.origin).replace("max_errors = 50", "timeout = 1")
+        (seeds / "hostile.toml").write_text(text, encoding="utf-8")
+        database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+        done = subprocess.run(
+            gonghui_argv(
+                "crawl",
+                "hostile",
+                database_url=database_url,
+                warc_dir=tmp_path / "warc",
+                seeds_dir=seeds,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    assert "robots_txt_unreadable 1" in done.stdout
+    [run] = runs(database_url)
+    assert run.status == "finished" and run.articles_archived == 1 and run.errors == 1

@@ -14,7 +14,6 @@ import contextlib
 import os
 import sqlite3
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path

@@ -94,8 +94,18 @@ class StorageGuard:
                 wait = self.backoff[attempt]
                 self.stats.inc_value("gonghui/storage/retries")
                 logger.warning("storage failed (%s); retrying in %.0f s", reason, wait)
-                await asyncio.sleep(wait)
+                await self._pause(wait)
         return False  # not reached
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake as soon as the crawl is stopping (SIGTERM): the next attempt is
+        then the last, and the page is owed if it fails."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.crawler.crawling:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.25))
 
     def owe(self, item: PageItem, reason: str) -> None:
         self.owed.append(owed_of(item, reason))
