@@ -10,10 +10,15 @@ from archive.records import Fetch
 PageKind = Literal["article", "list", "other"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class PageItem:
     site_id: str
     kind: PageKind
     fetch: Fetch
     text: str  # decoded by crawler.decode; empty for bodies that are not HTML
     gone: str | None = None  # an archived article's page seen removed ("redirect_home")
+
+    def __repr__(self) -> str:
+        # Scrapy puts an item's repr in its log lines: never the page's bytes and text.
+        f = self.fetch
+        return f"<PageItem {self.site_id} {self.kind} {f.status} {f.url} {len(f.body)} B>"
