@@ -17,7 +17,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from archive.config import load_settings
-from archive.db import make_engine
+from archive.db import SQLITE_WRITE, check_foreign_keys, make_engine, sqlite_foreign_keys
 from archive.models import Base
 
 config = context.config
@@ -30,14 +30,39 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    """All pending revisions in one transaction: a kill or an error anywhere leaves the
+    database as it was, never tables without their version bump.
+
+    On SQLite that transaction is real because ``archive.db.make_engine`` sends BEGIN itself
+    (IMMEDIATE here: the migration holds the write lock from the version check on). Alembic
+    would otherwise commit each revision apart, its default for SQLite; and the foreign keys
+    are off meanwhile (Alembic's advice for batch mode), checked once before the commit.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if not sqlite:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connection.execution_options(**{SQLITE_WRITE: True})
+    sqlite_foreign_keys(connection, on=False)
+    try:
+        _configure(connection, transactional_ddl=True)
+        with context.begin_transaction():
+            context.run_migrations()
+            check_foreign_keys(connection)
+    finally:  # Alembic has committed or rolled back by now
+        sqlite_foreign_keys(connection, on=True)
+
+
+def _configure(connection: Connection, **options: object) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         compare_type=True,
+        **options,
     )
-    with context.begin_transaction():
-        context.run_migrations()
 
 
 def run_migrations_offline() -> None:
