@@ -35,6 +35,8 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 
+from crawler.hostgate import note_crawl_delay
+
 if TYPE_CHECKING:
     from scrapy.core.downloader import Downloader
     from scrapy.crawler import Crawler
@@ -113,6 +115,7 @@ class CrawlDelayRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         delay, capped = crawl_delay_floor(self.download_delay, float(asked), self.max_crawl_delay)
         key = set_slot_floor(self.crawler.engine.downloader, request, delay)
+        note_crawl_delay(request.url, delay)  # every crawl of the host keeps it (hostgate.py)
         stats = self.crawler.stats
         stats.max_value("gonghui/robots/crawl_delay", delay)
         if capped:

@@ -27,6 +27,7 @@ from archive.errors import ConfigError
 from crawler.epaper import EPaper
 
 SITE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PARAM_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+\*?$")  # a query parameter name, * a prefix
 Pattern = Annotated[str, Field(min_length=1)]
 
 
@@ -102,6 +103,8 @@ class Seed(BaseModel):
     list_patterns: list[Pattern] = Field(min_length=1)
     article_patterns: list[Pattern] = Field(min_length=1)
     allowed_hosts: list[str] = Field(default_factory=list)
+    # Session parameters beyond archive.urls.SESSION_PARAMS, stripped from every link.
+    session_params: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
     revisit: Revisit = Field(default_factory=Revisit)
     extract: ExtractHints = Field(default_factory=ExtractHints)
@@ -126,6 +129,17 @@ class Seed(BaseModel):
     @classmethod
     def _patterns(cls, values: list[str]) -> list[str]:
         return [_check_regex(v) for v in values]
+
+    @field_validator("session_params")
+    @classmethod
+    def _session_params(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not PARAM_NAME_RE.match(value):
+                raise ValueError(
+                    f"{value!r} is not a parameter name (letters, digits, _ . -; a trailing *"
+                    " for a prefix)"
+                )
+        return list(dict.fromkeys(v.lower() for v in values))
 
     @field_validator("epaper")
     @classmethod

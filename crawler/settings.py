@@ -39,6 +39,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CrawlDelayRobotsTxtMiddleware": 100,
     "crawler.middlewares.RetryAfterMiddleware": 560,  # sees responses before RetryMiddleware
     "crawler.middlewares.ErrorBudgetMiddleware": 570,  # sees every answer, retried ones too
+    # One delay and concurrency per host for all the crawls of the process (crawler/hostgate.py):
+    # last before the downloader, first after it, so what a request takes it gives back.
+    "crawler.hostgate.HostGateMiddleware": 950,
 }
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,

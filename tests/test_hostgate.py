@@ -1,0 +1,431 @@
+"""Politeness per host, not per seed (crawler/hostgate.py). Seeds sharing a host:port, crawled in
+one `gonghui crawl` subprocess, share its delay, concurrency and Crawl-delay; seeds on different
+hosts crawl in parallel; a SIGTERM is not held up by requests waiting at the gate. The gate's
+decisions are checked without a network on a clock of our own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.hostgate import TICK, HostGates, host_key, host_keys
+from tests.test_crawl import gonghui_argv
+from tests.test_politeness import Answer, Hit, Site, article, list_page, text
+
+D = 0.2  # the seeds' download_delay
+JITTER = 0.03  # what a request may lose between the gate and the server
+ARTICLES = 5
+
+SEED = """\
+id = "{id}"
+name = "{id}市总工会"
+base_url = "{origin}/"
+start_urls = ["/{id}/list.html"]
+list_patterns = ['/{id}/list\\.html$']
+article_patterns = ['/{id}/n\\d+\\.html$']
+
+[politeness]
+download_delay = {delay}
+concurrent_requests = {concurrency}
+autothrottle = false
+"""
+
+
+# -- the sites ----------------------------------------------------------------------------------
+
+
+class Server(Site):
+    """Serves any seed's pages under /<seed id>/; counts requests in flight at once."""
+
+    def __init__(self, robots: str = "", slow: float = 0.0):
+        self.robots, self.slow = robots, slow
+        self.in_flight = self.most_in_flight = 0
+        self.flight_lock = threading.Lock()
+        super().__init__(self.answer)
+
+    def answer(self, path: str, nth: int) -> Answer:
+        if path == "/robots.txt":
+            return text(200, self.robots) if self.robots else text(404, "none")
+        seed, name = path.strip("/").split("/", 1)
+        if name == "list.html":
+            return list_page([f"/{seed}/n{i}.html" for i in range(1, ARTICLES + 1)])
+        with self.flight_lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.slow)  # the handler holds the site's lock: count outside it
+        with self.flight_lock:
+            self.in_flight -= 1
+        return article(seed + name[1])
+
+    def times(self, prefix: str = "") -> list[float]:
+        return sorted(h.at for h in self.hits if h.path.startswith(prefix))
+
+
+class ConcurrentServer(Server):
+    """Answers from several threads at once (the route runs outside the hit log's lock)."""
+
+    def __init__(self, slow: float):
+        super().__init__(slow=slow)
+        route = self.answer
+        self.route = lambda path, nth: route(path, nth)
+        outer = self
+
+        def do_get(handler) -> None:
+            at = time.monotonic()
+            status, headers, body = route(handler.path, 0)
+            with outer.lock:
+                outer.hits.append(Hit(at, handler.path, status))
+            handler.send_response(status)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        self.server.RequestHandlerClass.do_GET = do_get
+
+
+def write_seed(folder: Path, seed_id: str, origin: str, delay: float = D, concurrency: int = 1):
+    (folder / f"{seed_id}.toml").write_text(
+        SEED.format(id=seed_id, origin=origin, delay=delay, concurrency=concurrency), "utf-8"
+    )
+
+
+def crawl(tmp: Path, seeds: Path, *ids: str) -> subprocess.Popen[str]:
+    argv = gonghui_argv(
+        "crawl", *ids, database_url=f"sqlite:///{tmp / 'a.sqlite3'}", warc_dir=tmp / "warc"
+    )
+    env = {**os.environ, "GONGHUI_SEEDS_DIR": str(seeds)}
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Its output once it exits; killed (and the test failed) when it does not in time."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"the crawl did not exit within {timeout} s:\n{out}{err}")
+
+
+@dataclass
+class World:
+    shared: Server  # pa and pb: one host, D apart together
+    alone_c: Server  # pc
+    alone_d: Server  # pd: the same as pc on another host
+    crawl_delay: Server  # pe and pf, robots.txt asks 0.4 s
+    narrow: Server  # pg (3 at a time) and ph (1 at a time): 1 at a time together
+    wide: Server  # pi alone, 3 at a time
+    output: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("hostgate")
+    seeds = tmp / "seeds"
+    seeds.mkdir()
+    with (
+        Server() as shared,
+        Server() as alone_c,
+        Server() as alone_d,
+        Server(robots="User-agent: *\nCrawl-delay: 0.4\n") as crawl_delay,
+        ConcurrentServer(slow=0.15) as narrow,
+        ConcurrentServer(slow=0.15) as wide,
+    ):
+        for seed_id, server in (("pa", shared), ("pb", shared), ("pc", alone_c), ("pd", alone_d)):
+            write_seed(seeds, seed_id, server.origin)
+        write_seed(seeds, "pe", crawl_delay.origin, delay=0.05)
+        write_seed(seeds, "pf", crawl_delay.origin, delay=0.05)
+        write_seed(seeds, "pg", narrow.origin, delay=0, concurrency=3)
+        write_seed(seeds, "ph", narrow.origin, delay=0, concurrency=1)
+        write_seed(seeds, "pi", wide.origin, delay=0, concurrency=3)
+        with crawl(tmp, seeds, *(f"p{c}" for c in "abcdefghi")) as process:
+            out, err = finish(process, timeout=120)
+        assert process.returncode == 0, out + err
+        yield World(shared, alone_c, alone_d, crawl_delay, narrow, wide, out)
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_seeds_on_one_host_are_one_delay_apart_together(world):
+    times = world.shared.times()
+    assert len(times) == 2 * (2 + ARTICLES)  # each: robots.txt, the list, the articles
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    assert min(gaps) >= D - JITTER, gaps
+    # Both seeds were crawled throughout, not one after the other.
+    a, b = world.shared.times("/pa/"), world.shared.times("/pb/")
+    assert a[0] < b[-1] and b[0] < a[-1]
+
+
+def test_the_same_two_seeds_on_two_hosts_run_in_parallel(world):
+    c, d = world.alone_c.times(), world.alone_d.times()
+    assert len(c) == len(d) == 2 + ARTICLES
+    assert c[0] < d[-1] and d[0] < c[-1]  # at the same time
+    together = sorted(c + d)
+    assert min(later - earlier for earlier, later in pairwise(together)) < 0.75 * D
+    # Each on its own still keeps its delay (Scrapy's slot: 0.5 to 1.5 times D).
+    assert min(later - earlier for earlier, later in pairwise(c)) >= 0.5 * D - JITTER
+
+
+def test_a_crawl_delay_one_seed_read_holds_for_every_seed_of_the_host(world):
+    hits = sorted(world.crawl_delay.hits, key=lambda h: h.at)
+    assert sum(h.path == "/robots.txt" for h in hits) == 2  # each crawl reads it itself
+    # After the first robots.txt was read, every request waits the 0.4 s it asks.
+    after = [h.at for h in hits[2:]]
+    assert len(after) == 2 * (1 + ARTICLES)
+    assert min(later - earlier for earlier, later in pairwise(after)) >= 0.4 - JITTER
+    assert after[0] - hits[1].at >= 0.4 - JITTER
+
+
+def test_the_smallest_concurrency_among_the_seeds_of_a_host_holds_for_all(world):
+    assert len(world.narrow.hits) == 2 * (2 + ARTICLES)
+    assert world.narrow.most_in_flight == 1
+    assert world.wide.most_in_flight >= 2  # the measure sees overlap where it is allowed
+
+
+def test_sigterm_is_not_held_up_by_requests_waiting_at_the_gate(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with Server() as server:
+        for seed_id in ("qa", "qb"):  # a minute apart together: all but one request wait
+            write_seed(seeds, seed_id, server.origin, delay=60)
+        with crawl(tmp_path, seeds, "qa", "qb") as process:
+            deadline = time.monotonic() + 30
+            while not server.hits and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.hits, "no request reached the server"
+            time.sleep(1.0)  # the other crawl's first request is now waiting at the gate
+            process.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            out, err = finish(process, timeout=30)
+        assert time.monotonic() - stopped < 10, out + err
+    assert len(server.hits) == 1, server.hits
+
+
+# -- the gate on a clock of our own -------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.timers: list[tuple[float, object]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, func):
+        timer = SimpleNamespace(at=self.now + delay, func=func, cancelled=False)
+        timer.cancel = lambda: setattr(timer, "cancelled", True)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        """Move on, running the timers that come due on the way."""
+        end = self.now + seconds
+        while due := sorted(
+            (t for t in self.timers if not t.cancelled and t.at <= end), key=lambda t: t.at
+        ):
+            timer = due[0]
+            self.timers.remove(timer)
+            self.now = max(self.now, timer.at)
+            timer.func()
+        self.now = end
+
+
+class FakeCrawler:
+    """What the gate reads of a Crawler: crawling, the engine's slot, the downloader's slots."""
+
+    def __init__(self, slot: SimpleNamespace | None) -> None:
+        slots = {"h": slot} if slot is not None else {}
+        self.crawling = True
+        self.engine = SimpleNamespace(
+            _slot=SimpleNamespace(closing=None),
+            downloader=SimpleNamespace(slots=slots, get_slot_key=lambda request: "h"),
+        )
+
+
+def fake_crawler(slot: SimpleNamespace | None = None) -> FakeCrawler:
+    return FakeCrawler(slot)
+
+
+def fake_slot(lastseen: float, delay: float, jitter: float = 0.5) -> SimpleNamespace:
+    return SimpleNamespace(
+        queue=[],
+        latercall=None,
+        lastseen=lastseen,
+        delay=delay,
+        jitter=jitter,
+        free_transfer_slots=lambda: 1,
+    )
+
+
+def gate_of(clock: Clock):
+    return HostGates(clock=clock, call_later=clock.call_later).gate("127.0.0.1:80")
+
+
+def ask(gate, crawler, n: int = 1):
+    request = Request(f"http://127.0.0.1/{n}.html")
+    deferred = gate.ask(request, crawler)
+    outcome: list[object] = []
+    deferred.addCallbacks(lambda _: outcome.append("passed"), lambda f: outcome.append(f.value))
+    return request, outcome
+
+
+def test_a_crawl_alone_on_its_host_is_left_to_its_own_slot_but_counted():
+    clock = Clock()
+    gate, alone = gate_of(clock), fake_crawler()
+    gate.join(alone, delay=5.0, concurrency=1)
+    first, passed = ask(gate, alone, 1)
+    assert passed == ["passed"]  # no wait: its slot keeps its delay
+    _, second = ask(gate, alone, 2)
+    clock.advance(10)
+    assert second == []  # one in flight already
+    gate.release(first)
+    gate.release(first)  # a second release gives back nothing more
+    assert second == ["passed"] and len(gate.in_flight) == 1
+
+
+def test_two_crawls_share_the_largest_delay_and_the_smallest_concurrency():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=0.2, concurrency=3)
+    gate.join(b, delay=0.5, concurrency=1)
+    assert (gate.delay, gate.concurrency) == (0.5, 1)
+    first, passed_a = ask(gate, a, 1)
+    _, passed_b = ask(gate, b, 2)
+    assert passed_a == ["passed"] and passed_b == []
+    gate.release(first)  # the place is free, the delay is not over
+    clock.advance(0.49)
+    assert passed_b == []
+    clock.advance(0.02)
+    assert passed_b == ["passed"]
+    gate.note_crawl_delay(2.0)  # one crawl read the host's robots.txt
+    gate.release(next(iter(gate.in_flight)))
+    _, passed_a = ask(gate, a, 3)
+    clock.advance(1.9)
+    assert passed_a == []
+    clock.advance(0.2)
+    assert passed_a == ["passed"]
+
+
+def test_a_request_is_let_through_only_when_its_own_slot_sends_it_at_once():
+    clock = Clock()
+    busy = fake_slot(lastseen=clock.now - 0.1, delay=1.0)  # sends again at +1.4 at the latest
+    gate, a, b = gate_of(clock), fake_crawler(busy), fake_crawler()
+    gate.join(a, delay=0.2, concurrency=2)
+    gate.join(b, delay=0.2, concurrency=2)
+    _, passed_a = ask(gate, a, 1)
+    _, passed_b = ask(gate, b, 2)
+    assert passed_a == [] and passed_b == ["passed"]  # b was ready, a waits for its slot
+    clock.advance(1.3)
+    assert passed_a == []
+    clock.advance(0.11)
+    assert passed_a == ["passed"]
+
+
+def test_a_retry_after_holds_the_host_for_every_crawl():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=0.0, concurrency=1)
+    gate.join(b, delay=0.0, concurrency=1)
+    gate.hold(3.0)
+    _, passed = ask(gate, b)
+    clock.advance(2.9)
+    assert passed == []
+    clock.advance(0.2)
+    assert passed == ["passed"]
+
+
+def test_a_cancelled_request_leaves_the_queue_and_takes_no_place():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=0.0, concurrency=1)
+    gate.join(b, delay=0.0, concurrency=1)
+    first, _ = ask(gate, a, 1)
+    request = Request("http://127.0.0.1/2.html")
+    waiting = gate.ask(request, b)
+    waiting.addErrback(lambda failure: None)
+    waiting.cancel()
+    assert not gate.waiters
+    _, third = ask(gate, a, 3)
+    gate.release(first)
+    assert third == ["passed"] and request not in gate.in_flight
+
+
+def test_requests_of_a_closing_crawl_are_refused_not_kept_waiting():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=60.0, concurrency=1)
+    gate.join(b, delay=60.0, concurrency=1)
+    ask(gate, a, 1)
+    _, waiting_b = ask(gate, b, 2)
+    b.crawling = False  # SIGTERM: Crawler.stop_async
+    clock.advance(TICK + 0.01)
+    assert len(waiting_b) == 1 and isinstance(waiting_b[0], IgnoreRequest)
+    _, waiting_a = ask(gate, a, 3)
+    a.engine._slot.closing = object()  # close_spider_async (too many errors)
+    clock.advance(TICK + 0.01)
+    assert isinstance(waiting_a[0], IgnoreRequest) and not gate.waiters
+
+
+def test_a_crawl_that_closes_leaves_the_gate_with_nothing_held():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=0.1, concurrency=1)
+    gate.join(b, delay=9.0, concurrency=1)
+    ask(gate, b, 1)
+    _, waiting_a = ask(gate, a, 2)
+    gate.leave(b)
+    assert gate.delay == 0.1 and not gate.in_flight and waiting_a == []
+    clock.advance(0.11)  # alone again: its own delay after b's last request, not b's 9 s
+    assert waiting_a == ["passed"] and set(gate.in_flight.values()) == {a}
+    _, next_a = ask(gate, a, 3)
+    gate.release(next(iter(gate.in_flight)))
+    assert next_a == ["passed"]  # following its own request: left to its slot
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://WWW.Acftu.org/a.html", "www.acftu.org:80"),
+        ("https://www.acftu.org/a.html", "www.acftu.org:443"),
+        ("http://127.0.0.1:8601/robots.txt", "127.0.0.1:8601"),
+    ],
+)
+def test_host_key_is_host_and_port(url, key):
+    assert host_key(url) == key
+
+
+def test_an_allowed_host_without_a_port_joins_both_default_ports():
+    assert host_keys("www.acftu.org") == ["www.acftu.org:80", "www.acftu.org:443"]
+    assert host_keys("127.0.0.1:8601") == ["127.0.0.1:8601"]
+
+
+def test_a_timer_lost_with_its_loop_is_replaced():
+    clock = Clock()
+    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
+    gate.join(a, delay=1.0, concurrency=1)
+    gate.join(b, delay=1.0, concurrency=1)
+    first, _ = ask(gate, a, 1)
+    gate.release(first)
+    _, passed_b = ask(gate, b, 2)
+    clock.timers.clear()  # the loop that held the gate's timer is gone (a crawl of the past)
+    clock.now += 0.5
+    ask(gate, a, 3)  # the gate sets a timer on the loop of now
+    clock.advance(0.6)
+    assert passed_b == ["passed"]
