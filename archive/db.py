@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 from archive.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # unless the URL says ?timeout=SECONDS (sqlite3's own)
+_SQLITE_URL_TIMEOUT = "gonghui_sqlite_url_timeout"
 PG_CONNECT_TIMEOUT_S = 10
 # Any constant will do; it only has to be the same in every process that migrates.
 _PG_MIGRATION_LOCK = 0x676F6E67
@@ -76,6 +77,12 @@ def make_engine(database_url: str | URL) -> Engine:
             f"cannot open database {display_url(url)}: {short_reason(exc)}"
         ) from exc
     if engine.dialect.name == "sqlite":
+        if "timeout" in url.query:  # the URL's own busy timeout, e.g. ?timeout=5
+
+            @event.listens_for(engine, "connect")
+            def _url_timeout(dbapi_connection: Any, connection_record: Any) -> None:
+                connection_record.info[_SQLITE_URL_TIMEOUT] = True
+
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "before_cursor_execute", _sqlite_begin_core)
         if not event.contains(Session, "after_begin", _sqlite_begin_session):
@@ -114,7 +121,9 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         # Outside any transaction, where these take effect (inside one they are no-ops).
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # sqlite3.connect(timeout=) set it already when the URL names one (?timeout=SECONDS)
+        if not connection_record.info.get(_SQLITE_URL_TIMEOUT):
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")  # a no-op for :memory: databases
     finally:
         cursor.close()
