@@ -7,15 +7,18 @@ process runs crawls once (the scheduler starts a new process per crawl for that 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler import outcome
+from crawler.addon import apply_seed
 from crawler.epaper import Backfill
 from crawler.seeds import Seed
 from crawler.spiders.site import SiteSpider
@@ -52,28 +55,14 @@ def crawl_settings(
     trigger: str = "manual",
     log_level: str = "WARNING",
 ) -> Settings:
-    """Scrapy settings for one site: the project defaults, then the seed's politeness."""
+    """Scrapy settings for one site: the project defaults, then the seed's politeness
+    (crawler.addon.seed_settings, which plain `scrapy crawl` applies too) and this crawl's."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    p = seed.politeness
+    apply_seed(settings, seed)
     settings.setdict(
         {
             "USER_AGENT": user_agent,
-            "ROBOTSTXT_OBEY": p.obey_robots,
-            "DOWNLOAD_DELAY": p.download_delay,
-            "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrent_requests,
-            # A crawler crawls one site: the downloader holds no more than the site may have in
-            # flight, the rest waits in the scheduler, so a stop (too many errors) or a
-            # Retry-After takes effect at once instead of after a buffer of queued requests.
-            "CONCURRENT_REQUESTS": p.concurrent_requests,
-            "AUTOTHROTTLE_ENABLED": p.autothrottle,
-            "AUTOTHROTTLE_START_DELAY": max(p.download_delay, 0.1),
-            "AUTOTHROTTLE_TARGET_CONCURRENCY": p.autothrottle_target_concurrency,
-            "CLOSESPIDER_PAGECOUNT": p.max_pages,
-            "DOWNLOAD_TIMEOUT": p.timeout,
-            "GONGHUI_MAX_CRAWL_DELAY": p.max_crawl_delay,
-            "GONGHUI_MAX_RETRY_AFTER": p.max_retry_after,
-            "GONGHUI_MAX_ERRORS": p.max_errors,
             "GONGHUI_DATABASE_URL": database_url,
             "GONGHUI_WARC_DIR": str(warc_dir),
             "GONGHUI_TRIGGER": trigger,
@@ -129,28 +118,48 @@ def run_crawls(
 
 
 def _connect_progress(crawler: Crawler, site_id: str, hook: ProgressHook) -> None:
-    def update(*_: Any, **__: Any) -> None:
-        assert crawler.stats is not None
-        hook(site_id, crawler.stats.get_stats())
+    """Send the site's stats to ``hook`` as the crawl goes: "crawling" when the spider opens,
+    after every page the pipeline stored (every response becomes a PageItem, list pages and
+    gone pages too, and the pipeline never drops one, so item_scraped fires for each), then
+    "finished" or "failed" with the verdict (crawler.outcome) when the spider closes, and again
+    when the crawler has stopped, once the pipeline has closed the run (pages owed included).
 
-    crawler.signals.connect(update, signal=signals.item_scraped)
-    crawler.signals.connect(update, signal=signals.spider_closed)
+    Scrapy's signal manager holds receivers by weak reference, so a local function connected
+    the default way is collected at once and never called: these are connected with
+    ``weak=False``, and hold the crawler only weakly, so the dispatcher's entries still go
+    with it (it keys them weakly by sender).
+    """
+    crawler_ref = weakref.ref(crawler)
+
+    def report(state: str, **extra: Any) -> None:
+        if (c := crawler_ref()) is not None:
+            hook(site_id, {**c.stats.get_stats(), **extra, "gonghui/state": state})
+
+    def crawling() -> None:
+        report("crawling")
+
+    def closed(spider: Spider, reason: str) -> None:
+        verdict = outcome.judge(reason, spider.crawler.stats.get_stats(), spider)
+        report(verdict.status, finish_reason=verdict.finish_reason)
+
+    def stopped() -> None:
+        c = crawler_ref()
+        if c is not None and (verdict := c.stats.get_value("gonghui/outcome")) is not None:
+            report("finished" if verdict == "finished" else "failed", finish_reason=verdict)
+
+    for receiver, signal in (
+        (crawling, signals.spider_opened),
+        (crawling, signals.item_scraped),
+        (closed, signals.spider_closed),
+        (stopped, signals.engine_stopped),
+    ):
+        crawler.signals.connect(receiver, signal=signal, weak=False)
 
 
 def _result(seed: Seed, crawler: Crawler) -> SiteResult:
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
-    drops = {
-        k.removeprefix("gonghui/drop/"): v
-        for k, v in stats.items()
-        if k.startswith("gonghui/drop/")
-    }
-    if stats.get("robotstxt/forbidden"):
-        drops["robots_disallowed"] = stats["robotstxt/forbidden"]
-    errors = {
-        k.removeprefix("gonghui/error/"): v
-        for k, v in stats.items()
-        if k.startswith("gonghui/error/")
-    }
+    # The pipeline's verdict (crawler.outcome) when it closed the run; Scrapy's reason else.
+    finish_reason = stats.get("gonghui/outcome") or stats.get("finish_reason", "not started")
     return SiteResult(
         site_id=seed.id,
         name=seed.name,
@@ -159,9 +168,9 @@ def _result(seed: Seed, crawler: Crawler) -> SiteResult:
         articles_archived=stats.get("gonghui/articles_archived", 0),
         new_versions=stats.get("gonghui/new_versions", 0),
         removals=stats.get("gonghui/removals", 0),
-        drops=dict(sorted(drops.items())),
-        errors=dict(sorted(errors.items())),
-        finish_reason=stats.get("finish_reason", "not started"),
+        drops=outcome.drops_of(stats),
+        errors=outcome.errors_of(stats),
+        finish_reason=finish_reason,
         stop_reason=stats.get("gonghui/stop_reason"),
         epaper={
             k.removeprefix("gonghui/epaper/"): v
