@@ -296,4 +296,6 @@ class AllowedHostsMiddleware(OffsiteMiddleware):
             logger.info("Filtered request off the allowed hosts to %r: %s", netloc, request)
             self.stats.inc_value("offsite/domains")
         self.stats.inc_value("offsite/filtered")
+        # Counted here: a redirect filtered when it is scheduled never reaches an errback.
+        self.stats.inc_value("gonghui/drop/offsite")
         raise IgnoreRequest(f"Filtered request off the allowed hosts to {netloc!r}")

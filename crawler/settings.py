@@ -35,6 +35,9 @@ ITEM_PIPELINES = {"crawler.pipelines.archive.ArchivePipeline": 300}
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.AllowedHostsMiddleware": 50,
+    # Counts each <meta refresh> page it replaces by its target (crawler/drops.py).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.drops.MetaRefreshCounted": 580,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.CrawlDelayRobotsTxtMiddleware": 100,
     "crawler.middlewares.RetryAfterMiddleware": 560,  # sees responses before RetryMiddleware
@@ -43,9 +46,12 @@ DOWNLOADER_MIDDLEWARES = {
     # last before the downloader, first after it, so what a request takes it gives back.
     "crawler.hostgate.HostGateMiddleware": 950,
 }
+# The archive's User-Agent (GONGHUI_USER_AGENT) for plain `scrapy crawl` too (crawler/addon.py).
+ADDONS = {"crawler.addon.GonghuiAddon": 0}
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.middlewares.PoliteAutoThrottle": 0,
+    "crawler.logs.QuietFailures": 0,  # one line, no traceback, for an unreachable robots.txt
 }
 GONGHUI_BACKOFF_HTTP_CODES = [429, 503]
 GONGHUI_BACKOFF_BASE = 2.0  # seconds before the first retry when there is no Retry-After
