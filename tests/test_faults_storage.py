@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -281,3 +282,26 @@ def test_a_read_only_database_is_refused_in_one_line_before_any_request(
         again = run(crawl_argv(url, warc, seeds, replica))
         assert again.returncode == 0, again.stdout + again.stderr
         assert versions(url) == expected
+
+
+def test_sigterm_while_a_page_waits_for_a_locked_database_ends_the_crawl_in_seconds(
+    world, tmp_path: Path
+) -> None:
+    replica, seeds, expected = world
+    path, warc = tmp_path / "archive.sqlite3", tmp_path / "warc"
+    url = f"sqlite:///{path}?timeout=0.5"
+    proc = start(crawl_argv(url, warc, seeds, replica))  # patience: the default minute
+    wait_for_versions(url, 3, proc)
+    with write_lock(path):
+        time.sleep(2)  # the page is in its retries now
+        proc.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        done = finish(proc)
+        took = time.monotonic() - began
+    assert took < 10, took
+    assert done.returncode != 0
+    only_error_line(done)
+    again = run(crawl_argv(url, warc, seeds, replica))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert owed_count(url) == 0
+    assert versions(url) == expected

@@ -148,7 +148,10 @@ class ArchivePipeline:
             self.stats.set_value("gonghui/stop_reason", result.stop_reason)
         self.counts.errors = sum(outcome.errors_of(stats).values())
         self.counts.drops = dict(outcome.drops_of(stats))
-        for wait in (*backoff(self.storage_patience), None):
+        # A stop by signal (SIGTERM, Ctrl-C) does not wait for the database: one try, and the
+        # next crawl marks the run interrupted if it fails.
+        pauses = () if reason == "shutdown" else backoff(self.storage_patience)
+        for wait in (*pauses, None):
             try:
                 archive.finish_run(self.run_id, result.status, self.counts, result.stop_reason)
                 break
