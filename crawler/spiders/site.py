@@ -20,7 +20,8 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
 
 On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
 that the archive lacks, those whose ``<lastmod>`` is later than our last look, and (when the
-sitemap is complete) archived ones it no longer lists.
+sitemap is complete) archived ones it no longer lists; read as streams, at most ``max_pages``
+of them a run (crawler/spiders/sitemap_mixin.py).
 
 A request for a known article carries If-None-Match / If-Modified-Since from its last capture,
 so a server that supports them answers 304 and no page is downloaded. Article requests do not
@@ -41,22 +42,23 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import lxml.html
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import load_settings
 from archive.db import make_engine
 from archive.errors import DatabaseError
+from archive.owed import Owed
 from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
-from archive.urls import canonical_url
-from crawler import sitemaps
+from archive.urls import canonical_url, strip_params
+from crawler import drops
+from crawler.addon import apply_seed
 from crawler.decode import decode_body, parseable
 from crawler.epaper import Backfill, follows, parse_backfill
 from crawler.items import PageItem
 from crawler.seeds import Seed, select_seeds
+from crawler.spiders.sitemap_mixin import SitemapMixin
 
 _HTML_TYPES = ("text/html", "application/xhtml")
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -65,7 +67,7 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _ARTICLE_META = {"dont_redirect": True, "handle_httpstatus_list": [*_REDIRECTS, 304, 404, 410]}
 
 
-class SiteSpider(Spider):
+class SiteSpider(SitemapMixin, Spider):
     name = "gonghui"
 
     def __init__(
@@ -95,16 +97,23 @@ class SiteSpider(Spider):
         # "full", "incremental" or "backfill" (module docstring); set by the pipeline from the run.
         self.crawl_mode = "full"
         self.known: dict[str, KnownArticle] = {}  # canonical URL -> what the archive holds
-        # Sitemaps (crawler/sitemaps.py): asked for, not answered yet, and what they listed.
-        self._sitemaps_asked: set[str] = set()
-        self._sitemaps_pending = 0
-        self._sitemaps_whole = True  # every sitemap asked for was read
-        self._sitemaps_read = 0  # urlsets read: absence means something only after one
-        self._sitemap_listed: set[str] = set()  # canonical article URLs
+        # Pages earlier runs fetched but could not store (archive.owed); set by the pipeline.
+        self.owed: list[Owed] = []
+        # Start requests sent and answered, and why the failed ones failed: a run that reached
+        # no start page failed (crawler.outcome), whatever else it fetched.
+        self.starts_requested = 0
+        self.starts_answered = 0
+        self.start_failures: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # The seed's politeness, at "spider" priority: Scrapy freezes a crawler's settings only
+        # after creating its spider, so plain `scrapy crawl gonghui -a site=ID` gets it too (the
+        # `gonghui` runner wrote the same already; crawler/addon.py has the one mapping). A
+        # crawler whose settings are frozen already (scrapy.utils.test.get_crawler) keeps them.
+        if not crawler.settings.frozen:
+            apply_seed(crawler.settings, spider.seed)
         spider.allowed_domains = sorted(
             {urlsplit("//" + h).hostname or h for h in spider.served.allowed_hosts}
         )
@@ -113,7 +122,12 @@ class SiteSpider(Spider):
     async def start(self) -> AsyncIterator[Request]:
         # Read before the first response is parsed: stop-when-seen and the edition filter use it.
         self.known = {k.canonical_url: k for k in self._known_articles()}
+        for page in self.owed:  # first: the debts of earlier runs
+            self.crawler.stats.inc_value("gonghui/owed_requested")
+            yield self._request(self._served_url(page.url), recheck=True, owed=True)
         for request in self._start_requests():
+            self.starts_requested += 1
+            request.meta["gonghui_start"] = True
             yield request
         if self.backfill is None:
             for url in self.seed.revisit.sitemaps:
@@ -136,12 +150,19 @@ class SiteSpider(Spider):
             if self.seed.is_list(url)
             else "other"
         )
+        if response.meta.get("gonghui_start") and (
+            response.status < 400 or (self.backfill is not None and response.status < 500)
+        ):
+            self.starts_answered += 1
         if (day := response.meta.get("gonghui_edition")) is not None:
             yield from self._edition_answered(response, day)
         gone = None
         if response.status in _REDIRECTS and kind == "article":
             target = self._redirect_target(response)
-            if target is not None and self.seed.is_article(target):
+            # A server that insists on a session id redirects to the article with one: it is
+            # still the article (its page identity drops the id, archive.urls).
+            clean = strip_params(target, self.seed.session_params) if target else None
+            if target is not None and clean is not None and self.seed.is_article(clean):
                 if (request := self._request(target)) is not None:
                     yield request
             elif target is not None and self._is_home(target):
@@ -180,114 +201,21 @@ class SiteSpider(Spider):
         )
 
     def failed(self, failure: Failure) -> None:
-        """Network errors and HTTP errors after retries: counted by kind, never silent.
-
-        A request refused by robots.txt also arrives here (IgnoreRequest): it is not an error,
-        and Scrapy counts it already (``robotstxt/forbidden``, shown as robots_disallowed).
-        """
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return
-        reason = failure.type.__name__ if failure.type else "error"
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            reason = f"http_{response.status}"
+        """Network errors, HTTP errors after retries and requests Scrapy dropped: each counted
+        under its reason (``crawler.drops``), said in one line, never silent."""
         assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"gonghui/error/{reason}")
-        self.logger.warning(
-            "%s: %s", reason, failure.request.url if hasattr(failure, "request") else ""
-        )
-
-    # -- sitemaps (crawler/sitemaps.py) ----------------------------------------------------------
-
-    def _sitemap_request(self, url: str, depth: int) -> Request | None:
-        """A request for a sitemap, an index or a robots.txt naming them; each once a run."""
-        if url in self._sitemaps_asked or not self.served.is_allowed(url):
-            return None
-        self._sitemaps_asked.add(url)
-        self._sitemaps_pending += 1
-        return Request(
-            url,
-            callback=self._sitemap,
-            errback=self._sitemap_failed,
-            meta={"gonghui_sitemap_depth": depth},
-            priority=10,  # before the lists: what it asks for is planned early
-        )
-
-    def _sitemap(self, response: Response) -> Iterator[PageItem | Request]:
-        yield self._page_item(response, "other", None)
-        depth = response.meta.get("gonghui_sitemap_depth", 0)
-        assert self.crawler.stats is not None
-        stats = self.crawler.stats
-        if urlsplit(response.url).path.endswith("/robots.txt"):
-            for url in sitemaps.robots_sitemaps(response.body, response.url):
-                if (request := self._sitemap_request(self._served_url(url), depth)) is not None:
-                    yield request
-            yield from self._sitemap_done()
-            return
-        try:
-            document = sitemaps.parse_sitemap(response.body)
-        except sitemaps.SitemapError as exc:
-            self._sitemaps_whole = False
-            stats.inc_value("gonghui/error/sitemap_unreadable")
-            self.logger.warning("sitemap %s unreadable: %s", response.url, exc)
-            yield from self._sitemap_done()
-            return
-        self._sitemaps_read += document.kind == "urlset"
-        for entry in document.entries:
-            url = self._served_url(urljoin(response.url, entry.loc))
-            if document.kind == "sitemapindex":
-                if depth < sitemaps.MAX_DEPTH:
-                    if (request := self._sitemap_request(url, depth + 1)) is not None:
-                        yield request
-                continue
-            if not self.served.is_allowed(url) or not self.seed.is_article(url):
-                continue
-            canon = canonical_url(self._page_url(url) or url)
-            self._sitemap_listed.add(canon)
-            stats.inc_value("gonghui/sitemap/listed")
-            known = self.known.get(canon)
-            if known is None:
-                stats.inc_value("gonghui/sitemap/new")
-            elif entry.lastmod is not None and entry.lastmod.after(known.last_seen_at):
-                stats.inc_value("gonghui/sitemap/changed")
-            else:
-                continue
-            if (request := self._request(url, recheck=True)) is not None:
-                yield request
-        yield from self._sitemap_done()
-
-    def _sitemap_failed(self, failure: Failure) -> Iterator[Request]:
-        """A sitemap not read: an error (counted by ``failed``), except a robots.txt that is
-        not there, which only means the site names no sitemap."""
-        self._sitemaps_whole = False
-        response = getattr(failure.value, "response", None)
-        url = failure.request.url if hasattr(failure, "request") else ""
-        if not (
-            urlsplit(url).path.endswith("/robots.txt")
-            and response is not None
-            and response.status in (404, 410)
-        ):
-            self.failed(failure)
-        yield from self._sitemap_done()
-
-    def _sitemap_done(self) -> Iterator[Request]:
-        """One sitemap answered; after the last one, the archived, live articles a complete
-        sitemap no longer lists are asked for (incremental runs: a full run asks for all)."""
-        self._sitemaps_pending -= 1
-        if (
-            self._sitemaps_pending
-            or not self._sitemaps_whole
-            or not self._sitemaps_read
-            or self.crawl_mode != "incremental"
-        ):
-            return
-        live = [canon for canon, known in self.known.items() if not known.removed]
-        assert self.crawler.stats is not None
-        for canon in sitemaps.absent(live, self._sitemap_listed):
-            self.crawler.stats.inc_value("gonghui/sitemap/absent")
-            url = self._served_url(self.known[canon].url)
-            if (request := self._request(url, recheck=True)) is not None:
-                yield request
+        request = getattr(failure, "request", None)
+        kind, reason = drops.classify(failure)
+        if kind == drops.DROP:
+            if reason not in drops.COUNTED_ELSEWHERE:
+                self.crawler.stats.inc_value(f"gonghui/drop/{reason}")
+            self.logger.info("dropped (%s): %s", reason, request.url if request else "")
+        else:
+            self.crawler.stats.inc_value(f"gonghui/error/{reason}")
+            self.logger.warning("%s: %s", reason, request.url if request else "")
+        if request is not None and request.meta.get("gonghui_start"):
+            url = request.meta.get("redirect_urls", [request.url])[0]
+            self.start_failures.append(f"{reason} on {url}")
 
     # -- e-paper backfill (crawler/epaper.py) ---------------------------------------------------
 
@@ -341,15 +269,18 @@ class SiteSpider(Spider):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _request(self, url: str, text: str = "", *, recheck: bool = False) -> Request | None:
+    def _request(
+        self, url: str, text: str = "", *, recheck: bool = False, owed: bool = False
+    ) -> Request | None:
         """A request for a list or article URL, or None for an article not to fetch now: one a
         resumed run skips, or (incremental) a known one that is not due and whose listing did
-        not change. A known article is asked for conditionally when its validators are known."""
+        not change. A known article is asked for conditionally when its validators are known.
+        An owed page is always asked for, first (``priority``)."""
         if not self.seed.is_article(url):
-            return Request(url, callback=self.parse, errback=self.failed)
+            return Request(url, callback=self.parse, errback=self.failed, priority=20 * owed)
         canon = canonical_url(self._page_url(url) or url)
         assert self.crawler.stats is not None
-        if canon in self.resume_skip:
+        if canon in self.resume_skip and not owed:
             self.crawler.stats.inc_value("gonghui/resume/skipped")
             return None
         known = self.known.get(canon)
@@ -369,6 +300,7 @@ class SiteSpider(Spider):
             errback=self.failed,
             headers=headers,
             meta=dict(_ARTICLE_META),
+            priority=20 * owed,
         )
 
     def _due(self, known: list[KnownArticle]) -> list[KnownArticle]:
@@ -500,7 +432,9 @@ class SiteSpider(Spider):
             href = (element.get("href") or "").strip()
             if not href or href.startswith(("javascript:", "mailto:", "#")):
                 continue
-            link = urldefrag(urljoin(base_url, href)).url
+            # Session ids (archive.urls.SESSION_PARAMS and the seed's session_params) dropped:
+            # a CMS that puts a fresh one in every link would make each visit a new page.
+            link = strip_params(urldefrag(urljoin(base_url, href)).url, self.seed.session_params)
             if not self.served.is_allowed(link):
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("gonghui/links/offsite")
