@@ -55,10 +55,25 @@ def sitemap_lines(results: Iterable[SiteResult]) -> list[str]:
     return [
         f"{r.site_id}: sitemap listed {m.get('listed', 0)} articles: {m.get('new', 0)} not "
         f"archived yet, {m.get('changed', 0)} changed since last checked; "
-        f"{m.get('absent', 0)} archived ones no longer listed"
+        f"{m.get('absent', 0)} archived ones no longer listed" + _sitemap_limits(m)
         for r in results
         if (m := r.sitemap)
     ]
+
+
+def _sitemap_limits(m: Mapping[str, int]) -> str:
+    """What the per-run bounds left unread or unasked (crawler/spiders/sitemap_mixin.py)."""
+    notes = [
+        f"{m[key]} {what}"
+        for key, what in (
+            ("over_cap", "more not asked for (max_pages)"),
+            ("documents_skipped", "sitemaps not read (50 a run)"),
+            ("malformed", "malformed sitemaps read as far as they go"),
+            ("stopped", "sitemap readings cut short by the stop"),
+        )
+        if m.get(key)
+    ]
+    return "; " + ", ".join(notes) if notes else ""
 
 
 def _counts(counts: Mapping[str, int]) -> str:
