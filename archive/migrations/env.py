@@ -45,14 +45,20 @@ def _run(connection: Connection) -> None:
             context.run_migrations()
         return
     connection.execution_options(**{SQLITE_WRITE: True})
-    sqlite_foreign_keys(connection, on=False)
+    # A caller that handed over a connection already in its own transaction owns it: the
+    # pragma cannot change inside it, so the keys stay as they are (and so does the caller's
+    # transaction, which turning them back on would have to drop).
+    owned = not connection.in_transaction()
+    if owned:
+        sqlite_foreign_keys(connection, on=False)
     try:
         _configure(connection, transactional_ddl=True)
         with context.begin_transaction():
             context.run_migrations()
             check_foreign_keys(connection)
     finally:  # Alembic has committed or rolled back by now
-        sqlite_foreign_keys(connection, on=True)
+        if owned:
+            sqlite_foreign_keys(connection, on=True)
 
 
 def _configure(connection: Connection, **options: object) -> None:
