@@ -1,9 +1,11 @@
 """The archive as the crawler sees it: the one module ``crawler`` imports from ``archive``.
 
-Every call is its own transaction and commits before it returns, so a crawl killed at any
-moment loses at most the page in flight. The WARC record is written (and flushed) before the
-capture row that points at it: a crash between the two leaves an unreferenced record, never a
-row pointing at missing bytes.
+Every call is its own transaction and commits before it returns, unless it runs inside
+``with archive.transaction():``, which makes the calls in it one transaction (the crawler
+stores a page's capture, text and version that way), so a crawl killed at any moment loses at
+most the page in flight and never half of one. The WARC record is written before the capture
+row that points at it: a crash between the two leaves an unreferenced record, never a row
+pointing at missing bytes.
 
 Single-threaded use only (one crawl process per site). A run that is never finished stays
 ``running``.
@@ -38,7 +40,7 @@ from archive.records import ArticleFields, Fetch, RunCounts, VersionOutcome
 from archive.textdiff import classify_change
 from archive.urls import canonical_url
 from archive.versioning import body_sha256, content_sha256
-from archive.warc import WarcWriter, ensure_writable_dir, read_payload
+from archive.warc import WarcLocation, WarcWriter, ensure_writable_dir, read_payload
 
 SITE_ID = re.compile(r"[a-z][a-z0-9_]*")
 FINAL_RUN_STATUSES = ("finished", "failed")
@@ -52,6 +54,7 @@ class Archive:
         self._engine = engine
         self.warc_dir = Path(warc_dir)
         self._writers: dict[int, WarcWriter] = {}
+        self._shared: Session | None = None  # the session of an open ``transaction()``
 
     @classmethod
     def open(cls, database_url: str, warc_dir: Path, *, migrate: bool = True) -> Archive:
@@ -201,15 +204,39 @@ class Archive:
 
     # -- captures and versions -----------------------------------------------------------------
 
-    def record_capture(self, run_id: int, site_id: str, fetch: Fetch) -> int:
-        """Write the fetch to the run's WARC, then its capture row and page; return capture id."""
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The store calls made inside are one transaction: all committed at the end, or none
+        (an exception rolls every one back). Nested uses join the outer one."""
+        if self._shared is not None:
+            yield
+            return
+        with self._session() as session:
+            self._shared = session
+            try:
+                yield
+            finally:
+                self._shared = None
+
+    def write_warc(self, run_id: int, site_id: str, fetch: Fetch) -> WarcLocation:
+        """Write the fetch's request and response records to the run's WARC file."""
+        if fetch.fetched_at.tzinfo is None:
+            raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
+        return self._writer(run_id, site_id).write(fetch)
+
+    def record_capture(
+        self, run_id: int, site_id: str, fetch: Fetch, location: WarcLocation | None = None
+    ) -> int:
+        """Write the fetch to the run's WARC (unless ``location`` says where ``write_warc`` put
+        it already), then its capture row and page; return the capture id."""
         if fetch.fetched_at.tzinfo is None:
             raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
         # The page is named by page_url when the crawler gives one (a replica site on a
         # throw-away port is archived under its stable origin); the WARC keeps the real URL.
         page_url = fetch.page_url or fetch.url
         canon = canonical_url(page_url)
-        location = self._writer(run_id, site_id).write(fetch)
+        if location is None:
+            location = self.write_warc(run_id, site_id, fetch)
         with self._session() as session:
             page = session.scalars(select(Page).where(Page.canonical_url == canon)).one_or_none()
             if page is None:
@@ -441,7 +468,11 @@ class Archive:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
+        """One transaction: committed on success, rolled back on any error; inside
+        ``transaction()``, that one."""
+        if self._shared is not None:
+            yield self._shared
+            return
         with Session(self._engine, expire_on_commit=False) as session:
             try:
                 with session.begin():

@@ -10,7 +10,8 @@ say nothing a user can act on beyond their first line:
   WARNING: the table carries the count and the run's verdict).
 
 ``QuietFailures`` is a Scrapy extension (settings.EXTENSIONS) that installs the filter once
-per process on those two loggers.
+per process on those two loggers, and holds chatty libraries' loggers at WARNING
+(``QUIET_LEVELS``).
 """
 
 from __future__ import annotations
@@ -40,12 +41,19 @@ class _OneLine(logging.Filter):
 _FILTER = _OneLine()
 
 
+# Loggers held at a level: charset_normalizer makes about 114 DEBUG records per detection,
+# which Scrapy's root handler (at LOG_LEVEL) then throws away; at WARNING none are made.
+QUIET_LEVELS = {"charset_normalizer": logging.WARNING}
+
+
 class QuietFailures:
     def __init__(self) -> None:
         for name in (_ROBOTS_LOGGER, _RETRY_LOGGER):
             logger = logging.getLogger(name)
             if _FILTER not in logger.filters:
                 logger.addFilter(_FILTER)
+        for name, level in QUIET_LEVELS.items():
+            logging.getLogger(name).setLevel(level)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> QuietFailures:

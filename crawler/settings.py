@@ -61,4 +61,14 @@ GONGHUI_MAX_RETRY_AFTER = 300.0
 GONGHUI_MAX_CRAWL_DELAY = 60.0
 GONGHUI_MAX_ERRORS = 20
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+# Per-response work Scrapy would do for nothing here (measured: benchmarks/scrapy_overhead.py).
+# - Scrapy starts CONCURRENT_ITEMS asyncio workers for every response, whatever it yields;
+#   ours yield one item and a few requests, and the pipeline stores one page at a time. 100
+#   (the default) idle workers per response cost more than the page's storage; 4 keep a
+#   page's requests moving while its item waits out a storage retry.
+CONCURRENT_ITEMS = 4
+# - The check for a generator callback that returns a value re-parses the callback's source
+#   with ast.parse on every response (its cache is keyed by the bound method, a new object
+#   each time). Our callbacks return nothing; tests/test_settings_overhead.py checks they stay so.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 LOG_LEVEL = "INFO"

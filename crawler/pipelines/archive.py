@@ -25,15 +25,16 @@ from archive.records import RunCounts
 from archive.store import Archive
 from archive.urls import canonical_url
 from crawler import outcome
-from crawler.extract.article import extract_article
-from crawler.extract.gone import is_soft_404
 from crawler.items import PageItem
 from crawler.outcome import NORMAL_FINISH_REASONS
 from crawler.pipelines.guard import StorageGuard, backoff
+from crawler.pipelines.page_plan import PagePlan, plan_page
 
 __all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
 
 logger = logging.getLogger(__name__)
+# Stats that are also fields of the run row's counts (archive.records.RunCounts).
+_COUNTED = ("pages_fetched", "articles_archived", "new_versions", "removals")
 
 
 class ArchivePipeline:
@@ -176,74 +177,44 @@ class ArchivePipeline:
         return item
 
     def _store(self, item: PageItem, state: dict[str, Any]) -> None:
-        """The page's storage steps; ``state`` remembers the steps done, so a retry after a
-        transient fault neither writes the capture twice nor counts anything twice."""
+        """Plan the page (crawler.pipelines.page_plan), then write its capture and what it
+        means in one transaction. ``state`` keeps what a retry after a transient fault must
+        not do twice: the plan (extraction) and the WARC record. Counts move only once the
+        transaction is committed."""
         assert self.archive is not None and self.run_id is not None
-        fetch = item.fetch
-        if "capture" not in state:
-            state["capture"] = self.archive.record_capture(self.run_id, item.site_id, fetch)
-            self.counts.pages_fetched += 1
-            self.stats.inc_value("gonghui/pages_fetched")
-        if "done" not in state:
-            self._archive_page(item, state["capture"])
-            state["done"] = True
+        assert self.spider is not None
+        fetch, archive = item.fetch, self.archive
+        if "plan" not in state:
+            state["plan"] = plan_page(item, self.spider.seed.extract)  # type: ignore[attr-defined]
+        if "warc" not in state:
+            state["warc"] = archive.write_warc(self.run_id, item.site_id, fetch)
+        plan: PagePlan = state["plan"]
+        tally = ["pages_fetched"]
         canon = canonical_url(fetch.page_url or fetch.url)
+        with archive.transaction():
+            capture_id = archive.record_capture(
+                self.run_id, item.site_id, fetch, location=state["warc"]
+            )
+            if plan.confirm and archive.confirm_unchanged(capture_id):
+                tally.append("not_modified")
+            else:
+                if plan.removal is not None:
+                    gone = archive.record_removal(capture_id, plan.removal)
+                    if gone is not None and gone.is_new_version:
+                        tally.append("removals")
+                if plan.fields is not None:
+                    stored = archive.record_article(capture_id, plan.fields)
+                    tally.append("articles_archived")
+                    if stored.is_new_version:
+                        tally.append("new_versions")
+                if plan.drop is not None:
+                    tally.append(f"drop/{plan.drop}")
+            if canon in self._owed:
+                archive.settle_owed(item.site_id, [canon])
+                tally.append("owed_settled")
         if canon in self._owed:
-            self.archive.settle_owed(item.site_id, [canon])
             self._owed.discard(canon)
-            self.stats.inc_value("gonghui/owed_settled")
-
-    def _archive_page(self, item: PageItem, capture_id: int) -> None:
-        """What a capture means: a confirmation, a removal, a drop or an article version."""
-        assert self.archive is not None and self.spider is not None
-        seed = self.spider.seed  # type: ignore[attr-defined]
-        fetch = item.fetch
-        if fetch.status == 304 and item.kind == "article":
-            # A conditional re-check: the archived version is still current. Not a drop.
-            if self.archive.confirm_unchanged(capture_id):
-                self.stats.inc_value("gonghui/not_modified")
-                return
-        if fetch.status >= 300:
-            if item.kind == "article" and fetch.status in (404, 410):
-                self._removed(capture_id, f"http_{fetch.status}")
-            elif item.gone:
-                self._removed(capture_id, item.gone)
-            self._drop(item.gone or f"http_{fetch.status}")
-            return
-        if item.kind != "article":
-            return
-        if fetch.encoding is None:
-            self._drop("not_html")
-            return
-        try:
-            result = extract_article(item.text, fetch.page_url or fetch.url, seed.extract)
-        except Exception:  # a bug must cost one page, counted, never the crawl
-            logger.exception("extraction failed on %s", fetch.url)
-            self._drop("extract_error")
-            return
-        body = result.fields.body if result.fields else None
-        if is_soft_404(item.text, body):
-            self._removed(capture_id, "soft_404")
-            self._drop("soft_404")
-            return
-        if result.drop_reason or result.fields is None:
-            self._drop(result.drop_reason or "not_extracted")
-            return
-        stored = self.archive.record_article(capture_id, result.fields)
-        self.counts.articles_archived += 1
-        self.stats.inc_value("gonghui/articles_archived")
-        if stored.is_new_version:
-            self.counts.new_versions += 1
-            self.stats.inc_value("gonghui/new_versions")
-
-    def _removed(self, capture_id: int, removal: str) -> None:
-        """An archived article answered as gone: its page is marked removed (once)."""
-        assert self.archive is not None
-        outcome = self.archive.record_removal(capture_id, removal)
-        if outcome is not None and outcome.is_new_version:
-            self.counts.removals += 1
-            self.stats.inc_value("gonghui/removals")
-
-    def _drop(self, reason: str) -> None:
-        # The capture is stored, only the article is not: counted under its reason.
-        self.stats.inc_value(f"gonghui/drop/{reason}")
+        for name in tally:
+            self.stats.inc_value(f"gonghui/{name}")
+            if name in _COUNTED:
+                setattr(self.counts, name, getattr(self.counts, name) + 1)
