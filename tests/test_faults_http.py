@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from archive.db import make_engine
 from archive.models import Run
 from tests.hostile_server import (
+    QUICK,
     HostileServer,
     article,
     claims_size,
@@ -26,23 +27,25 @@ from tests.hostile_server import (
     meta_refresh,
     redirect,
     redirect_forever,
-    seed_toml,
     tarpit,
+    write_seed,
 )
 from tests.test_crawl import gonghui_argv
 
 pytestmark = pytest.mark.slow
 
 
-def crawl(tmp_path: Path, origin: str, *, start: str = "/", site: str = "hostile") -> tuple:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir(exist_ok=True)
-    (seeds / f"{site}.toml").write_text(seed_toml(site, origin, start=start), encoding="utf-8")
+def crawl(
+    tmp_path: Path, origin: str, *, start: str = "/", politeness: dict = QUICK
+) -> tuple[subprocess.CompletedProcess[str], list[Run]]:
+    """`gonghui crawl hostile` of the site at ``origin``: its output (never a traceback) and the
+    archive's runs."""
+    seeds = write_seed(tmp_path / "seeds", "hostile", origin, start=start, politeness=politeness)
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     done = subprocess.run(
         gonghui_argv(
             "crawl",
-            site,
+            "hostile",
             database_url=database_url,
             warc_dir=tmp_path / "warc",
             seeds_dir=seeds,
@@ -136,27 +139,10 @@ def test_a_robots_txt_that_never_finishes_costs_one_counted_error(tmp_path: Path
         "/": listing("/a/1.html"),
         "/a/1.html": article(1),
     }
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
     with HostileServer(routes) as site:
-        text = seed_toml("hostile", site.origin).replace("max_errors = 50", "timeout = 1")
-        (seeds / "hostile.toml").write_text(text, encoding="utf-8")
-        database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-        done = subprocess.run(
-            gonghui_argv(
-                "crawl",
-                "hostile",
-                database_url=database_url,
-                warc_dir=tmp_path / "warc",
-                seeds_dir=seeds,
-            ),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+        quick = {"download_delay": 0, "autothrottle": False, "timeout": 1}
+        done, [run] = crawl(tmp_path, site.origin, politeness=quick)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == ""
     assert "robots_txt_unreadable 1" in done.stdout
-    [run] = runs(database_url)
     assert run.status == "finished" and run.articles_archived == 1 and run.errors == 1

@@ -123,12 +123,22 @@ def write_lock(path: Path) -> Iterator[None]:
         conn.close()
 
 
-def test_a_lock_held_past_the_busy_timeout_is_waited_out(world, tmp_path: Path) -> None:
-    replica, seeds, expected = world
+def crawl_three_versions_in(
+    world, tmp_path: Path, **env: str
+) -> tuple[Path, str, subprocess.Popen[str]]:
+    """A crawl started into ``tmp_path`` (archive.sqlite3, warc/) that has stored three
+    versions: the database file, its URL, the crawl still running."""
+    replica, seeds, _ = world
     path = tmp_path / "archive.sqlite3"
     url = f"sqlite:///{path}?timeout=0.5"  # SQLite waits 0.5 s for a lock, then says busy
-    proc = start(crawl_argv(url, tmp_path / "warc", seeds, replica))
+    proc = start(crawl_argv(url, tmp_path / "warc", seeds, replica), **env)
     wait_for_versions(url, 3, proc)
+    return path, url, proc
+
+
+def test_a_lock_held_past_the_busy_timeout_is_waited_out(world, tmp_path: Path) -> None:
+    _, _, expected = world
+    path, url, proc = crawl_three_versions_in(world, tmp_path)
     with write_lock(path):
         time.sleep(4)  # eight busy timeouts: the crawl retries and waits it out
     done = finish(proc)
@@ -140,11 +150,9 @@ def test_a_lock_held_past_the_busy_timeout_is_waited_out(world, tmp_path: Path) 
 def test_a_lock_that_never_lifts_stops_the_site_and_the_next_run_pays_its_debt(
     world, tmp_path: Path
 ) -> None:
-    replica, seeds, expected = world
-    path, warc = tmp_path / "archive.sqlite3", tmp_path / "warc"
-    url = f"sqlite:///{path}?timeout=0.5"
-    proc = start(crawl_argv(url, warc, seeds, replica), GONGHUI_STORAGE_PATIENCE="2")
-    wait_for_versions(url, 3, proc)
+    replica, _, _ = world
+    warc = tmp_path / "warc"
+    path, url, proc = crawl_three_versions_in(world, tmp_path, GONGHUI_STORAGE_PATIENCE="2")
     with write_lock(path):
         done = finish(proc)  # the lock outlives the crawl
     assert done.returncode == 1
@@ -156,12 +164,10 @@ def test_a_lock_that_never_lifts_stops_the_site_and_the_next_run_pays_its_debt(
     assert owed
 
     mark = len(replica.request_log)
-    again = run(crawl_argv(url, warc, seeds, replica))
-    assert again.returncode == 0, again.stdout + again.stderr
+    the_next_run_restores(world, url, warc)
     paths = [e.path for e in replica.request_log[mark:] if e.path != "/robots.txt"]
     assert len(owed) <= len(paths)
-    assert not journal.exists() and owed_count(url) == 0  # every debt paid
-    assert versions(url) == expected
+    assert not journal.exists()  # every debt paid
 
 
 def test_postgres_connections_terminated_mid_crawl_lose_nothing(
@@ -215,10 +221,26 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+@contextlib.contextmanager
+def database_on_tmpfs(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A 4 MB tmpfs for the archive's SQLite file: its folder and the database URL."""
+    with tmpfs(tmp_path / "db", "4m") as folder:
+        yield folder, f"sqlite:///{folder / 'archive.sqlite3'}"
+
+
+def the_next_run_restores(world: tuple[ReplicaServer, Path, dict], url: str, warc: Path) -> None:
+    """The next crawl finishes, owes nothing, and the archive equals the undisturbed crawl."""
+    replica, seeds, expected = world
+    again = run(crawl_argv(url, warc, seeds, replica))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert owed_count(url) == 0
+    assert versions(url) == expected
+
+
 def test_a_full_warc_folder_stops_the_site_and_the_next_run_pays_its_debt(
     world, tmp_path: Path
 ) -> None:
-    replica, seeds, expected = world
+    replica, seeds, _ = world
     url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     with tmpfs(tmp_path / "small", "48k") as small:
         done = run(crawl_argv(url, small, seeds, replica))
@@ -229,19 +251,15 @@ def test_a_full_warc_folder_stops_the_site_and_the_next_run_pays_its_debt(
     failed = last_run(url)
     assert failed.status == "failed" and "No space left on device" in (failed.stop_reason or "")
     assert owed_count(url) >= 1  # the database took the debt
-    again = run(crawl_argv(url, tmp_path / "warc", seeds, replica))
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert owed_count(url) == 0
-    assert versions(url) == expected
+    the_next_run_restores(world, url, tmp_path / "warc")
 
 
 def test_a_database_disk_that_fills_up_mid_crawl_stops_the_site_at_once(
     world, tmp_path: Path
 ) -> None:
-    replica, seeds, expected = world
+    replica, seeds, _ = world
     warc = tmp_path / "warc"
-    with tmpfs(tmp_path / "db", "4m") as folder:
-        url = f"sqlite:///{folder / 'archive.sqlite3'}"
+    with database_on_tmpfs(tmp_path) as (folder, url):
         proc = start(crawl_argv(url, warc, seeds, replica))
         wait_for_versions(url, 3, proc)
         filler = folder / "filler"
@@ -257,19 +275,15 @@ def test_a_database_disk_that_fills_up_mid_crawl_stops_the_site_at_once(
         assert after_fault <= 3  # stopped at once, not after fetching every remaining page
         assert (warc / SITE / "owed.jsonl").exists()  # the database could not take the debt
         filler.unlink()
-        again = run(crawl_argv(url, warc, seeds, replica))
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert owed_count(url) == 0
-        assert versions(url) == expected
+        the_next_run_restores(world, url, warc)
 
 
 def test_a_read_only_database_is_refused_in_one_line_before_any_request(
     world, tmp_path: Path
 ) -> None:
-    replica, seeds, expected = world
+    replica, seeds, _ = world
     warc = tmp_path / "warc"
-    with tmpfs(tmp_path / "db", "4m") as folder:
-        url = f"sqlite:///{folder / 'archive.sqlite3'}"
+    with database_on_tmpfs(tmp_path) as (folder, url):
         run(gonghui_argv("db", "upgrade", database_url=url, warc_dir=warc))
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         mark = len(replica.request_log)
@@ -279,19 +293,14 @@ def test_a_read_only_database_is_refused_in_one_line_before_any_request(
         assert "cannot open database" in only_error_line(done)
         assert len(replica.request_log) == mark  # nothing fetched that could not be stored
         subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
-        again = run(crawl_argv(url, warc, seeds, replica))
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert versions(url) == expected
+        the_next_run_restores(world, url, warc)
 
 
 def test_sigterm_while_a_page_waits_for_a_locked_database_ends_the_crawl_in_seconds(
     world, tmp_path: Path
 ) -> None:
-    replica, seeds, expected = world
-    path, warc = tmp_path / "archive.sqlite3", tmp_path / "warc"
-    url = f"sqlite:///{path}?timeout=0.5"
-    proc = start(crawl_argv(url, warc, seeds, replica))  # patience: the default minute
-    wait_for_versions(url, 3, proc)
+    warc = tmp_path / "warc"
+    path, url, proc = crawl_three_versions_in(world, tmp_path)  # patience: the default minute
     with write_lock(path):
         time.sleep(2)  # the page is in its retries now
         proc.send_signal(signal.SIGTERM)
@@ -301,7 +310,4 @@ def test_sigterm_while_a_page_waits_for_a_locked_database_ends_the_crawl_in_seco
     assert took < 10, took
     assert done.returncode != 0
     only_error_line(done)
-    again = run(crawl_argv(url, warc, seeds, replica))
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert owed_count(url) == 0
-    assert versions(url) == expected
+    the_next_run_restores(world, url, warc)

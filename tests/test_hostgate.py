@@ -21,84 +21,67 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.hostgate import TICK, HostGates, host_key, host_keys
+from tests.hostile_server import (
+    Hit,
+    HostileServer,
+    Reply,
+    city_article,
+    list_page,
+    text,
+    write_seed,
+)
 from tests.test_crawl import gonghui_argv
-from tests.test_politeness import Answer, Hit, Site, article, list_page, text
 
 D = 0.2  # the seeds' download_delay
 JITTER = 0.03  # what a request may lose between the gate and the server
 ARTICLES = 5
 
-SEED = """\
-id = "{id}"
-name = "{id}市总工会"
-base_url = "{origin}/"
-start_urls = ["/{id}/list.html"]
-list_patterns = ['/{id}/list\\.html$']
-article_patterns = ['/{id}/n\\d+\\.html$']
-
-[politeness]
-download_delay = {delay}
-concurrent_requests = {concurrency}
-autothrottle = false
-"""
-
 
 # -- the sites ----------------------------------------------------------------------------------
 
 
-class Server(Site):
-    """Serves any seed's pages under /<seed id>/; counts requests in flight at once."""
+class Server(HostileServer):
+    """Serves any seed's pages under /<seed id>/, each article ``slow`` seconds in the making;
+    counts the requests in flight at once."""
 
     def __init__(self, robots: str = "", slow: float = 0.0):
-        self.robots, self.slow = robots, slow
+        self.slow = slow
         self.in_flight = self.most_in_flight = 0
         self.flight_lock = threading.Lock()
-        super().__init__(self.answer)
+        super().__init__(
+            {"/robots.txt": text(200, robots) if robots else text(404, "none"), "*": self.page}
+        )
 
-    def answer(self, path: str, nth: int) -> Answer:
-        if path == "/robots.txt":
-            return text(200, self.robots) if self.robots else text(404, "none")
-        seed, name = path.strip("/").split("/", 1)
+    def page(self, hit: Hit) -> Reply:
+        seed, name = hit.path.strip("/").split("/", 1)
         if name == "list.html":
             return list_page([f"/{seed}/n{i}.html" for i in range(1, ARTICLES + 1)])
         with self.flight_lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        time.sleep(self.slow)  # the handler holds the site's lock: count outside it
+        time.sleep(self.slow)
         with self.flight_lock:
             self.in_flight -= 1
-        return article(seed + name[1])
-
-    def times(self, prefix: str = "") -> list[float]:
-        return sorted(h.at for h in self.hits if h.path.startswith(prefix))
+        return city_article(seed + name[1])
 
 
-class ConcurrentServer(Server):
-    """Answers from several threads at once (the route runs outside the hit log's lock)."""
-
-    def __init__(self, slow: float):
-        super().__init__(slow=slow)
-        route = self.answer
-        self.route = lambda path, nth: route(path, nth)
-        outer = self
-
-        def do_get(handler) -> None:
-            at = time.monotonic()
-            status, headers, body = route(handler.path, 0)
-            with outer.lock:
-                outer.hits.append(Hit(at, handler.path, status))
-            handler.send_response(status)
-            for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(body)
-
-        self.server.RequestHandlerClass.do_GET = do_get
-
-
-def write_seed(folder: Path, seed_id: str, origin: str, delay: float = D, concurrency: int = 1):
-    (folder / f"{seed_id}.toml").write_text(
-        SEED.format(id=seed_id, origin=origin, delay=delay, concurrency=concurrency), "utf-8"
+def hostgate_seed(
+    folder: Path, seed_id: str, origin: str, delay: float = D, concurrency: int = 1
+) -> None:
+    """A seed crawling /<seed_id>/list.html and its articles."""
+    write_seed(
+        folder,
+        seed_id,
+        origin,
+        name=f"{seed_id}市总工会",
+        start=f"/{seed_id}/list.html",
+        lists=[rf"/{seed_id}/list\.html$"],
+        articles=[rf"/{seed_id}/n\d+\.html$"],
+        politeness={
+            "download_delay": delay,
+            "concurrent_requests": concurrency,
+            "autothrottle": False,
+        },
     )
 
 
@@ -137,22 +120,21 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("hostgate")
     seeds = tmp / "seeds"
-    seeds.mkdir()
     with (
         Server() as shared,
         Server() as alone_c,
         Server() as alone_d,
         Server(robots="User-agent: *\nCrawl-delay: 0.4\n") as crawl_delay,
-        ConcurrentServer(slow=0.15) as narrow,
-        ConcurrentServer(slow=0.15) as wide,
+        Server(slow=0.15) as narrow,
+        Server(slow=0.15) as wide,
     ):
         for seed_id, server in (("pa", shared), ("pb", shared), ("pc", alone_c), ("pd", alone_d)):
-            write_seed(seeds, seed_id, server.origin)
-        write_seed(seeds, "pe", crawl_delay.origin, delay=0.05)
-        write_seed(seeds, "pf", crawl_delay.origin, delay=0.05)
-        write_seed(seeds, "pg", narrow.origin, delay=0, concurrency=3)
-        write_seed(seeds, "ph", narrow.origin, delay=0, concurrency=1)
-        write_seed(seeds, "pi", wide.origin, delay=0, concurrency=3)
+            hostgate_seed(seeds, seed_id, server.origin)
+        hostgate_seed(seeds, "pe", crawl_delay.origin, delay=0.05)
+        hostgate_seed(seeds, "pf", crawl_delay.origin, delay=0.05)
+        hostgate_seed(seeds, "pg", narrow.origin, delay=0, concurrency=3)
+        hostgate_seed(seeds, "ph", narrow.origin, delay=0, concurrency=1)
+        hostgate_seed(seeds, "pi", wide.origin, delay=0, concurrency=3)
         with crawl(tmp, seeds, *(f"p{c}" for c in "abcdefghi")) as process:
             out, err = finish(process, timeout=120)
         assert process.returncode == 0, out + err
@@ -183,7 +165,7 @@ def test_the_same_two_seeds_on_two_hosts_run_in_parallel(world):
 
 
 def test_a_crawl_delay_one_seed_read_holds_for_every_seed_of_the_host(world):
-    hits = sorted(world.crawl_delay.hits, key=lambda h: h.at)
+    hits = sorted(world.crawl_delay.log, key=lambda h: h.at)
     assert sum(h.path == "/robots.txt" for h in hits) == 2  # each crawl reads it itself
     # After the first robots.txt was read, every request waits the 0.4 s it asks.
     after = [h.at for h in hits[2:]]
@@ -193,28 +175,27 @@ def test_a_crawl_delay_one_seed_read_holds_for_every_seed_of_the_host(world):
 
 
 def test_the_smallest_concurrency_among_the_seeds_of_a_host_holds_for_all(world):
-    assert len(world.narrow.hits) == 2 * (2 + ARTICLES)
+    assert len(world.narrow.log) == 2 * (2 + ARTICLES)
     assert world.narrow.most_in_flight == 1
     assert world.wide.most_in_flight >= 2  # the measure sees overlap where it is allowed
 
 
 def test_sigterm_is_not_held_up_by_requests_waiting_at_the_gate(tmp_path):
     seeds = tmp_path / "seeds"
-    seeds.mkdir()
     with Server() as server:
         for seed_id in ("qa", "qb"):  # a minute apart together: all but one request wait
-            write_seed(seeds, seed_id, server.origin, delay=60)
+            hostgate_seed(seeds, seed_id, server.origin, delay=60)
         with crawl(tmp_path, seeds, "qa", "qb") as process:
             deadline = time.monotonic() + 30
-            while not server.hits and time.monotonic() < deadline:
+            while not server.log and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert server.hits, "no request reached the server"
+            assert server.log, "no request reached the server"
             time.sleep(1.0)  # the other crawl's first request is now waiting at the gate
             process.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
             out, err = finish(process, timeout=30)
         assert time.monotonic() - stopped < 10, out + err
-    assert len(server.hits) == 1, server.hits
+    assert len(server.log) == 1, server.log
 
 
 # -- the gate on a clock of our own -------------------------------------------------------------
@@ -278,6 +259,19 @@ def gate_of(clock: Clock):
     return HostGates(clock=clock, call_later=clock.call_later).gate("127.0.0.1:80")
 
 
+def two_crawls(
+    clock: Clock,
+    delays: tuple[float, float],
+    concurrency: tuple[int, int] = (1, 1),
+    slot_a: SimpleNamespace | None = None,
+):
+    """The host's gate on ``clock`` with crawls a and b joined to it: (gate, a, b)."""
+    gate, a, b = gate_of(clock), fake_crawler(slot_a), fake_crawler()
+    gate.join(a, delay=delays[0], concurrency=concurrency[0])
+    gate.join(b, delay=delays[1], concurrency=concurrency[1])
+    return gate, a, b
+
+
 def ask(gate, crawler, n: int = 1):
     request = Request(f"http://127.0.0.1/{n}.html")
     deferred = gate.ask(request, crawler)
@@ -302,9 +296,7 @@ def test_a_crawl_alone_on_its_host_is_left_to_its_own_slot_but_counted():
 
 def test_two_crawls_share_the_largest_delay_and_the_smallest_concurrency():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=0.2, concurrency=3)
-    gate.join(b, delay=0.5, concurrency=1)
+    gate, a, b = two_crawls(clock, (0.2, 0.5), (3, 1))
     assert (gate.delay, gate.concurrency) == (0.5, 1)
     first, passed_a = ask(gate, a, 1)
     _, passed_b = ask(gate, b, 2)
@@ -326,9 +318,7 @@ def test_two_crawls_share_the_largest_delay_and_the_smallest_concurrency():
 def test_a_request_is_let_through_only_when_its_own_slot_sends_it_at_once():
     clock = Clock()
     busy = fake_slot(lastseen=clock.now - 0.1, delay=1.0)  # sends again at +1.4 at the latest
-    gate, a, b = gate_of(clock), fake_crawler(busy), fake_crawler()
-    gate.join(a, delay=0.2, concurrency=2)
-    gate.join(b, delay=0.2, concurrency=2)
+    gate, a, b = two_crawls(clock, (0.2, 0.2), (2, 2), slot_a=busy)
     _, passed_a = ask(gate, a, 1)
     _, passed_b = ask(gate, b, 2)
     assert passed_a == [] and passed_b == ["passed"]  # b was ready, a waits for its slot
@@ -340,9 +330,7 @@ def test_a_request_is_let_through_only_when_its_own_slot_sends_it_at_once():
 
 def test_a_retry_after_holds_the_host_for_every_crawl():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=0.0, concurrency=1)
-    gate.join(b, delay=0.0, concurrency=1)
+    gate, _, b = two_crawls(clock, (0.0, 0.0))
     gate.hold(3.0)
     _, passed = ask(gate, b)
     clock.advance(2.9)
@@ -353,9 +341,7 @@ def test_a_retry_after_holds_the_host_for_every_crawl():
 
 def test_a_cancelled_request_leaves_the_queue_and_takes_no_place():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=0.0, concurrency=1)
-    gate.join(b, delay=0.0, concurrency=1)
+    gate, a, b = two_crawls(clock, (0.0, 0.0))
     first, _ = ask(gate, a, 1)
     request = Request("http://127.0.0.1/2.html")
     waiting = gate.ask(request, b)
@@ -369,9 +355,7 @@ def test_a_cancelled_request_leaves_the_queue_and_takes_no_place():
 
 def test_requests_of_a_closing_crawl_are_refused_not_kept_waiting():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=60.0, concurrency=1)
-    gate.join(b, delay=60.0, concurrency=1)
+    gate, a, b = two_crawls(clock, (60.0, 60.0))
     ask(gate, a, 1)
     _, waiting_b = ask(gate, b, 2)
     b.crawling = False  # SIGTERM: Crawler.stop_async
@@ -385,9 +369,7 @@ def test_requests_of_a_closing_crawl_are_refused_not_kept_waiting():
 
 def test_a_crawl_that_closes_leaves_the_gate_with_nothing_held():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=0.1, concurrency=1)
-    gate.join(b, delay=9.0, concurrency=1)
+    gate, a, b = two_crawls(clock, (0.1, 9.0))
     ask(gate, b, 1)
     _, waiting_a = ask(gate, a, 2)
     gate.leave(b)
@@ -418,9 +400,7 @@ def test_an_allowed_host_without_a_port_joins_both_default_ports():
 
 def test_a_timer_lost_with_its_loop_is_replaced():
     clock = Clock()
-    gate, a, b = gate_of(clock), fake_crawler(), fake_crawler()
-    gate.join(a, delay=1.0, concurrency=1)
-    gate.join(b, delay=1.0, concurrency=1)
+    gate, a, b = two_crawls(clock, (1.0, 1.0))
     first, _ = ask(gate, a, 1)
     gate.release(first)
     _, passed_b = ask(gate, b, 2)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime, formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,164 +30,60 @@ from crawler.middlewares import (
     crawl_delay_floor,
     parse_retry_after,
 )
+from tests.hostile_server import (
+    Hit,
+    HostileServer,
+    Reply,
+    Route,
+    city_article,
+    first_then,
+    list_page,
+    text,
+    write_seed,
+)
 from tests.test_crawl import gonghui_argv
 
 ROBOTS_A = "User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n"
 MAX_ERRORS_C = 3
 PAGES_C = 20
-SEED = """\
-id = "{id}"
-name = "{name}"
-base_url = "{origin}/"
-start_urls = [{starts}]
-list_patterns = ['/list/\\w+\\.html$']
-article_patterns = ['/(news|private)/\\w+\\.html$']
-
-[politeness]
-download_delay = 0.05
-{extra}
-"""
-
-Answer = tuple[int, dict[str, str], bytes]
 
 
 # -- the sites ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hit:
-    at: float  # time.monotonic() when the request arrived
-    path: str
-    status: int
-
-
-class Site:
-    """A small site on 127.0.0.1 (ephemeral port): ``route(path, nth)`` answers the nth request
-    for a path (1, 2, ...); every request is logged with its arrival time."""
-
-    def __init__(self, route: Callable[[str, int], Answer]):
-        self.route = route
-        self.hits: list[Hit] = []
-        self.lock = threading.Lock()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                at = time.monotonic()
-                with site.lock:
-                    nth = 1 + sum(1 for h in site.hits if h.path == self.path)
-                    status, headers, body = site.route(self.path, nth)
-                    site.hits.append(Hit(at, self.path, status))
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Site:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def of(self, path: str) -> list[Hit]:
-        return [h for h in self.hits if h.path == path]
-
-
-def html(body: str, title: str = "工会新闻") -> bytes:
-    return (
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
-    ).encode()
-
-
-def page(body: bytes) -> Answer:
-    return 200, {"Content-Type": "text/html; charset=utf-8"}, body
-
-
-def list_page(links: list[str]) -> Answer:
-    items = "".join(f"<li><a href='{link}'>新闻 {link}</a></li>" for link in links)
-    return page(html(f"<div class='nav'><a href='/'>首页</a></div><ul>{items}</ul>"))
-
-
-def article(key: str) -> Answer:
-    """An article the extractor takes: a headline, a date line, paragraphs of Chinese text."""
-    title = f"{key}市总工会举办职工职业技能大赛"
-    paragraphs = (
-        f"5月1日，{key}市总工会在市职工文化中心举办职工职业技能大赛，来自全市机械、电力、"
-        "建筑等行业的三百余名职工参加比赛，现场气氛热烈。",
-        "本次大赛设置焊工、电工、数控车工、汽车维修工等十个比赛项目，分理论考试和实际操作两个"
-        "环节进行，旨在弘扬劳模精神和工匠精神，提升广大职工的技能水平。",
-        f"{key}市总工会负责人表示，将为各项目前三名颁发证书和奖金，并推荐参评市级技术能手，"
-        "激励更多职工立足岗位、钻研技术，走技能成才之路。",
-    )
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return page(
-        html(
-            f"<h1>{title}</h1><p class='info'>发布时间：2024-05-01 来源：{key}市总工会</p>"
-            f"<div class='content'>{body}</div><div class='footer'>版权所有 {key}市总工会</div>",
-            title=title,
-        )
-    )
-
-
-def text(status: int, body: str = "", **headers: str) -> Answer:
-    headers = {k.replace("_", "-"): v for k, v in headers.items()}
-    return status, {"Content-Type": "text/plain", **headers}, body.encode()
-
-
-def route_a(path: str, nth: int) -> Answer:
+def site_a() -> dict[str, Route]:
     """Disallows /private/ and asks one second between requests."""
-    if path == "/robots.txt":
-        return text(200, ROBOTS_A)
-    if path == "/list/a.html":
-        return list_page(["/news/a1.html", "/news/a2.html", "/private/a3.html"])
-    if path in ("/news/a1.html", "/news/a2.html", "/private/a3.html"):
-        return article("甲" + path[-6])
-    return text(404, "not found")
+    articles = ("/news/a1.html", "/news/a2.html", "/private/a3.html")
+    return {
+        "/robots.txt": text(200, ROBOTS_A),
+        "/list/a.html": list_page(articles),
+        **{path: city_article("甲" + path[-6]) for path in articles},
+    }
 
 
-def route_b(elsewhere: str) -> Callable[[str, int], Answer]:
+def site_b(elsewhere: str) -> dict[str, Route]:
     """Rate-limits two articles once (429 in seconds, 503 as an HTTP date) and redirects two
     list pages to another host: one at once, one after a 503 (its retry is dont_filter)."""
 
-    def route(path: str, nth: int) -> Answer:
-        if path == "/robots.txt":
-            return text(200, "User-agent: *\nDisallow: /admin/\n")
-        if path == "/list/b.html":
-            return list_page(["/news/b1.html", "/news/b2.html", "/news/b3.html"])
-        if path == "/list/away.html":
-            return text(302, Location=elsewhere + "/list/e1.html")
-        if path == "/list/flaky.html":
-            if nth == 1:
-                return text(503, "busy", Retry_After="1")
-            return text(302, Location=elsewhere + "/list/e2.html")
-        if path == "/news/b1.html" and nth == 1:
-            return text(429, "slow down", Retry_After="1")
-        if path == "/news/b2.html" and nth == 1:
-            return text(503, "busy", Retry_After=formatdate(time.time() + 2, usegmt=True))
-        if path in ("/news/b1.html", "/news/b2.html", "/news/b3.html"):
-            return article("乙" + path[-6])
-        return text(404, "not found")
+    def busy_until_in_two_seconds(hit: Hit) -> Reply:
+        return text(503, "busy", Retry_After=formatdate(time.time() + 2, usegmt=True))
 
-    return route
+    articles = ("/news/b1.html", "/news/b2.html", "/news/b3.html")
+    return {
+        "/robots.txt": text(200, "User-agent: *\nDisallow: /admin/\n"),
+        "/list/b.html": list_page(articles),
+        "/list/away.html": text(302, Location=elsewhere + "/list/e1.html"),
+        "/list/flaky.html": first_then(
+            text(503, "busy", Retry_After="1"), text(302, Location=elsewhere + "/list/e2.html")
+        ),
+        "/news/b1.html": first_then(text(429, "slow down", Retry_After="1"), city_article("乙1")),
+        "/news/b2.html": first_then(busy_until_in_two_seconds, city_article("乙2")),
+        "/news/b3.html": city_article("乙3"),
+    }
 
 
-def route_c(path: str, nth: int) -> Answer:
-    return text(500, "internal error")
-
-
-def route_elsewhere(path: str, nth: int) -> Answer:
-    return list_page(["/news/e1.html"])
+SITE_C = {"*": text(500, "internal error")}
+SITE_ELSEWHERE = {"*": list_page(["/news/e1.html"])}
 
 
 # -- one crawl of the three sites ---------------------------------------------------------------
@@ -198,10 +92,10 @@ def route_elsewhere(path: str, nth: int) -> Answer:
 @dataclass
 class Crawl:
     result: subprocess.CompletedProcess[str]
-    a: Site
-    b: Site
-    c: Site
-    elsewhere: Site
+    a: HostileServer
+    b: HostileServer
+    c: HostileServer
+    elsewhere: HostileServer
     database_url: str
 
     def summary_row(self, site_id: str) -> str:
@@ -210,11 +104,19 @@ class Crawl:
         return rows[0]
 
 
-def write_seed(folder: Path, site_id: str, name: str, origin: str, starts: list[str], extra=""):
-    quoted = ", ".join(f'"{s}"' for s in starts)
-    (folder / f"{site_id}.toml").write_text(
-        SEED.format(id=site_id, name=name, origin=origin, starts=quoted, extra=extra),
-        encoding="utf-8",
+def politeness_seed(
+    folder: Path, site_id: str, name: str, origin: str, starts: list[str], **limits
+):
+    """A seed whose lists are /list/*.html, articles /news/ and /private/, 0.05 s apart."""
+    write_seed(
+        folder,
+        site_id,
+        origin,
+        name=name,
+        start=starts,
+        lists=[r"/list/\w+\.html$"],
+        articles=[r"/(news|private)/\w+\.html$"],
+        politeness={"download_delay": 0.05, **limits},
     )
 
 
@@ -222,15 +124,14 @@ def write_seed(folder: Path, site_id: str, name: str, origin: str, starts: list[
 def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
     tmp = tmp_path_factory.mktemp("politeness")
     seeds = tmp / "seeds"
-    seeds.mkdir()
     with (
-        Site(route_elsewhere) as elsewhere,
-        Site(route_a) as a,
-        Site(route_b(elsewhere.origin)) as b,
-        Site(route_c) as c,
+        HostileServer(SITE_ELSEWHERE) as elsewhere,
+        HostileServer(site_a()) as a,
+        HostileServer(site_b(elsewhere.origin)) as b,
+        HostileServer(SITE_C) as c,
     ):
-        write_seed(seeds, "sitea", "甲市总工会", a.origin, ["/list/a.html"])
-        write_seed(
+        politeness_seed(seeds, "sitea", "甲市总工会", a.origin, ["/list/a.html"])
+        politeness_seed(
             seeds,
             "siteb",
             "乙市总工会",
@@ -238,7 +139,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
             ["/list/b.html", "/list/away.html", "/list/flaky.html"],
         )
         starts_c = [f"/list/c{i}.html" for i in range(PAGES_C)]
-        write_seed(seeds, "sitec", "丙市总工会", c.origin, starts_c, f"max_errors = {MAX_ERRORS_C}")
+        politeness_seed(seeds, "sitec", "丙市总工会", c.origin, starts_c, max_errors=MAX_ERRORS_C)
         database_url = f"sqlite:///{tmp / 'archive.sqlite3'}"
         result = subprocess.run(
             gonghui_argv(
@@ -282,7 +183,7 @@ def test_robots_txt_disallowed_article_is_never_requested_and_counted(crawl):
 
 
 def test_crawl_delay_spaces_requests_to_the_site_a_second_apart(crawl):
-    times = sorted(h.at for h in crawl.a.hits)
+    times = sorted(h.at for h in crawl.a.log)
     assert len(times) >= 4  # robots.txt, the list, two articles
     gaps = [later - earlier for earlier, later in pairwise(times)]
     # The seed asks 0.05 s; robots.txt asks 1 s, and AutoThrottle must not go below it.
@@ -307,7 +208,7 @@ def test_failing_site_is_stopped_with_its_reason_and_the_others_are_archived(cra
     assert f"sitec: {reason}" in out
     assert "too_many_errors" in crawl.summary_row("sitec")
     # robots.txt and two pages, each tried three times (RETRY_TIMES 2), then nothing more.
-    assert len(crawl.c.hits) <= (MAX_ERRORS_C + 1) * 3 < PAGES_C, len(crawl.c.hits)
+    assert len(crawl.c.log) <= (MAX_ERRORS_C + 1) * 3 < PAGES_C, len(crawl.c.log)
     assert "finished" in crawl.summary_row("sitea") and "finished" in crawl.summary_row("siteb")
     titles = archived_titles(crawl.database_url)
     expected = {f"/news/{k}.html" for k in ("a1", "a2", "b1", "b2", "b3")}
@@ -318,7 +219,7 @@ def test_redirects_to_another_host_are_not_followed(crawl):
     assert [h.status for h in crawl.b.of("/list/away.html")] == [302]
     # Retried after a 503, the request is dont_filter, which Scrapy's own filter waves through.
     assert [h.status for h in crawl.b.of("/list/flaky.html")] == [503, 302]
-    assert crawl.elsewhere.hits == [], crawl.elsewhere.hits
+    assert crawl.elsewhere.log == [], crawl.elsewhere.log
 
 
 # -- Retry-After without a network -----------------------------------------------------------
@@ -362,13 +263,15 @@ def test_seed_politeness_limits_reach_the_crawl_settings(tmp_path):
     from crawler.runner import crawl_settings
     from crawler.seeds import load_seed_file
 
-    write_seed(
+    politeness_seed(
         tmp_path,
         "sited",
         "丁市总工会",
         "http://127.0.0.1:1",
         ["/list/d.html"],
-        "max_errors = 5\nmax_crawl_delay = 10\nmax_retry_after = 30",
+        max_errors=5,
+        max_crawl_delay=10,
+        max_retry_after=30,
     )
     seed = load_seed_file(tmp_path / "sited.toml")
     settings = crawl_settings(seed, database_url="sqlite://", warc_dir=tmp_path, user_agent="UA")

@@ -8,11 +8,8 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 
@@ -21,88 +18,43 @@ import pytest
 from crawler.addon import GonghuiAddon, seed_settings
 from crawler.runner import crawl_settings
 from crawler.seeds import load_seed_file
-from tests.test_politeness import Answer, article, list_page
+from tests.hostile_server import HostileServer, city_article, list_page, text, write_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_AGENT = "GonghuiAddonTest/1.0 (+mailto:archive@example.org)"
 DELAY = 0.6  # the seed's download_delay: not the project's 2.0, not Scrapy's 0
-SEED = """\
-id = "sitez"
-name = "戊市总工会"
-base_url = "{origin}/"
-start_urls = ["/list/z.html"]
-list_patterns = ['/list/\\w+\\.html$']
-article_patterns = ['/news/\\w+\\.html$']
-
-[politeness]
-download_delay = {delay}
-timeout = 12
-max_pages = 40
-"""
 ARTICLES = ["z1", "z2", "z3"]
+SITE = {  # robots.txt 404, /list/z.html links to three articles
+    "/robots.txt": text(404, "not found"),
+    "/list/z.html": list_page([f"/news/{key}.html" for key in ARTICLES]),
+    **{f"/news/{key}.html": city_article(key) for key in ARTICLES},
+}
 
 
-@dataclass(frozen=True)
-class Request:
-    at: float
-    path: str
-    user_agent: str
-
-
-class RecordingSite:
-    """Answers robots.txt with 404, /list/z.html with links to three articles, and the articles;
-    records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requests.append(
-                    Request(time.monotonic(), self.path, self.headers.get("User-Agent", ""))
-                )
-                status, headers, body = site.route(self.path)
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @staticmethod
-    def route(path: str) -> Answer:
-        if path == "/list/z.html":
-            return list_page([f"/news/{key}.html" for key in ARTICLES])
-        if (m := re.fullmatch(r"/news/(\w+)\.html", path)) and m.group(1) in ARTICLES:
-            return article(m.group(1))
-        return 404, {"Content-Type": "text/plain"}, b"not found"
+def sitez_seed(folder: Path, origin: str) -> Path:
+    return write_seed(
+        folder,
+        "sitez",
+        origin,
+        name="戊市总工会",
+        start="/list/z.html",
+        lists=[r"/list/\w+\.html$"],
+        articles=[r"/news/\w+\.html$"],
+        politeness={"download_delay": DELAY, "timeout": 12, "max_pages": 40},
+    )
 
 
 @dataclass
 class Crawled:
     result: subprocess.CompletedProcess[str]
-    site: RecordingSite
+    site: HostileServer
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
     tmp = tmp_path_factory.mktemp("scrapy_addon")
-    seeds = tmp / "seeds"
-    seeds.mkdir()
-    site = RecordingSite()
-    site.thread.start()
-    try:
-        (seeds / "sitez.toml").write_text(
-            SEED.format(origin=site.origin, delay=DELAY), encoding="utf-8"
-        )
+    with HostileServer(SITE) as site:
+        seeds = sitez_seed(tmp / "seeds", site.origin)
         env = {
             **os.environ,
             "GONGHUI_DATABASE_URL": f"sqlite:///{tmp / 'archive.sqlite3'}",
@@ -122,9 +74,6 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
             env=env,
         )
         yield Crawled(result, site)
-    finally:
-        site.server.shutdown()
-        site.server.server_close()
 
 
 pytestmark = pytest.mark.slow
@@ -145,14 +94,14 @@ def test_scrapy_crawl_finishes_and_archives_the_articles(crawled):
 
 
 def test_every_request_carries_the_archives_user_agent(crawled):
-    paths = [r.path for r in crawled.site.requests]
+    paths = crawled.site.paths()
     assert "/robots.txt" in paths and "/list/z.html" in paths, paths
-    assert {r.user_agent for r in crawled.site.requests} == {USER_AGENT}
+    assert {hit.headers.get("User-Agent", "") for hit in crawled.site.log} == {USER_AGENT}
 
 
 def test_requests_are_spaced_by_the_seeds_delay(crawled):
-    times = sorted(r.at for r in crawled.site.requests if r.path != "/robots.txt")
-    assert len(times) == 1 + len(ARTICLES), crawled.site.requests
+    times = sorted(hit.at for hit in crawled.site.log if hit.path != "/robots.txt")
+    assert len(times) == 1 + len(ARTICLES), crawled.site.log
     gaps = [later - earlier for earlier, later in pairwise(times)]
     # Scrapy waits between 0.5 and 1.5 times DOWNLOAD_DELAY (its default jitter).
     assert min(gaps) >= 0.5 * DELAY - 0.02, gaps
@@ -171,9 +120,7 @@ def test_the_crawlers_settings_are_the_seeds_and_the_command_lines(crawled):
 
 
 def test_gonghui_crawl_and_scrapy_crawl_share_one_seed_mapping(tmp_path):
-    (tmp_path / "sitez.toml").write_text(
-        SEED.format(origin="http://127.0.0.1:1", delay=DELAY), encoding="utf-8"
-    )
+    sitez_seed(tmp_path, "http://127.0.0.1:1")
     seed = load_seed_file(tmp_path / "sitez.toml")
     settings = crawl_settings(seed, database_url="sqlite://", warc_dir=tmp_path, user_agent="UA")
     for name, value in seed_settings(seed).items():

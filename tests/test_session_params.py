@@ -9,6 +9,7 @@ import os
 import subprocess
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from archive.db import make_engine
 from archive.errors import ConfigError
 from archive.models import ArticleVersion, Page
 from crawler.seeds import load_seed_file
+from tests.hostile_server import Hit, HostileServer, Reply, city_article, page, text
 from tests.test_crawl import gonghui_argv
-from tests.test_politeness import Answer, Site, article, html, page, text
 
 SEED = """\
 id = "trap"
@@ -55,14 +56,14 @@ def trap_links() -> str:
     return "".join(f"<li><a href='{link}'>工会新闻 {i}</a></li>" for i, link in enumerate(links))
 
 
-def route(path: str, nth: int) -> Answer:
-    bare = path.split("?")[0].split(";")[0]
+def route(hit: Hit) -> Reply:
+    bare = hit.path.split("?")[0].split(";")[0]
     if bare in ("/list/index.jsp", "/list/page2.jsp"):
-        return page(html(f"<ul>{trap_links()}</ul>"))
+        return page(f"<ul>{trap_links()}</ul>")
     if bare in ("/news/a1.jsp", "/news/a2.jsp"):
-        status, headers, body = article("陷" + bare[-5])
+        reply = city_article("陷" + bare[-5])
         nav = f"<ul class='nav'>{trap_links()}</ul></body>".encode()
-        return status, headers, body.replace(b"</body>", nav)
+        return replace(reply, body=reply.body.replace(b"</body>", nav))
     return text(404, "not found")
 
 
@@ -82,10 +83,10 @@ def test_a_session_trap_archives_two_articles_as_two_pages_and_does_not_loop(tmp
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    with Site(route) as site:
+    with HostileServer({"*": route}) as site:
         (seeds / "trap.toml").write_text(SEED.format(origin=site.origin), encoding="utf-8")
         for crawl in (1, 2):  # the second is incremental: re-checks and links meet again
-            before = len(site.hits)
+            before = len(site.log)
             result = subprocess.run(
                 gonghui_argv("crawl", "trap", database_url=database_url, warc_dir=tmp_path / "w"),
                 capture_output=True,
@@ -97,7 +98,7 @@ def test_a_session_trap_archives_two_articles_as_two_pages_and_does_not_loop(tmp
             assert result.returncode == 0, (crawl, result.stdout, result.stderr)
             assert counts(database_url) == (4, 2, 2), (crawl, result.stdout)
             # Every page once a crawl, asked for without the session ids the links carried.
-            asked = Counter(hit.path for hit in site.hits[before:])
+            asked = Counter(hit.path for hit in site.log[before:])
             assert set(asked.values()) == {1}, asked
             assert set(asked) <= {
                 "/robots.txt",

@@ -13,15 +13,12 @@ import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -42,6 +39,7 @@ from crawler.seeds import Seed
 from crawler.sitemaps import SitemapError, SitemapReader
 from crawler.spiders.site import SiteSpider
 from crawler.spiders.sitemap_mixin import PAUSE
+from tests.hostile_server import Hit, HostileServer, Reply, html, page, write_seed
 from tests.test_crawl import gonghui_argv
 from tests.test_sitemaps import SEEDS, _known, urlset
 
@@ -50,22 +48,6 @@ SITEMAPS = 6
 URLS_PER_SITEMAP = 100_000
 MAX_PAGES = 40
 ARTICLE = "/html/gzdt/20240101/{n}.html"
-SEED = """\
-id = "bigmap"
-name = "大站点地图"
-base_url = "{origin}/"
-start_urls = ["/"]
-list_patterns = ['/list/\\w+\\.html$']
-article_patterns = ['/html/gzdt/\\d{{8}}/\\d+\\.html$']
-
-[politeness]
-download_delay = 0
-autothrottle = false
-max_pages = {max_pages}
-
-[revisit]
-sitemaps = ["/sitemap_index.xml"]
-"""
 
 
 # -- the site: a sitemap index naming large sitemaps ---------------------------------------------
@@ -82,80 +64,52 @@ def write_urlset(path: Path, origin: str, first: int, count: int) -> None:
         out.write(b"</urlset>\n")
 
 
-@dataclass
-class SitemapSite:
+class SitemapSite(HostileServer):
     """A site on 127.0.0.1 (ephemeral port): a start page, a sitemap index naming
     ``sitemaps`` sitemaps of ``urls`` articles each (files under ``folder``), the articles."""
 
-    folder: Path
-    sitemaps: int
-    urls: int
-    hits: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, path)
-
-    def __post_init__(self) -> None:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.hits.append((time.monotonic(), self.path))
-                site.answer(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def __init__(self, folder: Path, sitemaps: int, urls: int):
+        super().__init__(
+            {
+                "/robots.txt": Reply(404),
+                "/": html("<html><head><title>home</title></head><body><p>home</p></body></html>"),
+                "/sitemap_index.xml": self.index,
+                "/sitemaps/*": self.sitemap,
+                "/html/gzdt/20240101/*": self.article,
+            }
+        )
+        self.folder, self.sitemaps, self.urls = folder, sitemaps, urls
         self.folder.mkdir(parents=True, exist_ok=True)
         for i in range(self.sitemaps):
             write_urlset(self.folder / f"{i}.xml", self.origin, i * self.urls, self.urls)
 
-    def __enter__(self) -> SitemapSite:
-        self.thread.start()
-        return self
+    def index(self, hit: Hit) -> Reply:
+        names = "".join(
+            f"<sitemap><loc>{self.origin}/sitemaps/{i}.xml</loc></sitemap>"
+            for i in range(self.sitemaps)
+        )
+        body = f"<sitemapindex {NS}>{names}</sitemapindex>".encode()
+        return Reply(200, {"Content-Type": "text/xml"}, body)
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def sitemap(self, hit: Hit) -> Reply:
+        if not (m := re.fullmatch(r"/sitemaps/(\d+)\.xml", hit.path)):
+            return Reply(404)
+        return Reply(200, {"Content-Type": "text/xml"}, file=self.folder / f"{m[1]}.xml")
 
-    def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        path, body, kind = handler.path, b"", "text/html; charset=utf-8"
-        if path == "/":
-            body = b"<html><head><title>home</title></head><body><p>home</p></body></html>"
-        elif path == "/sitemap_index.xml":
-            names = "".join(
-                f"<sitemap><loc>{self.origin}/sitemaps/{i}.xml</loc></sitemap>"
-                for i in range(self.sitemaps)
-            )
-            body, kind = f"<sitemapindex {NS}>{names}</sitemapindex>".encode(), "text/xml"
-        elif m := re.fullmatch(r"/sitemaps/(\d+)\.xml", path):
-            file = self.folder / f"{m[1]}.xml"
-            handler.send_response(200)
-            handler.send_header("Content-Type", "text/xml")
-            handler.send_header("Content-Length", str(file.stat().st_size))
-            handler.end_headers()
-            with file.open("rb") as source:
-                shutil.copyfileobj(source, handler.wfile, 1 << 20)
-            return
-        elif m := re.fullmatch(r"/html/gzdt/20240101/(\d+)\.html", path):
-            title = f"第{m[1]}号职工技能大赛报道"
-            body = (
-                f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-                f"<h1>{title}</h1><p>发布时间：2024-01-01</p><div class='content'><p>"
-                + "市总工会举办职工职业技能大赛，三百余名职工参加比赛。" * 4
-                + "</p></div></body></html>"
-            ).encode()
-        else:
-            handler.send_response(404)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return
-        handler.send_response(200)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+    def article(self, hit: Hit) -> Reply:
+        if not (m := re.fullmatch(r"/html/gzdt/20240101/(\d+)\.html", hit.path)):
+            return Reply(404)
+        title = f"第{m[1]}号职工技能大赛报道"
+        paragraph = "市总工会举办职工职业技能大赛，三百余名职工参加比赛。" * 4
+        return page(
+            f"<h1>{title}</h1><p>发布时间：2024-01-01</p><div class='content'><p>{paragraph}</p></div>",
+            title=title,
+        )
+
+    @property
+    def hits(self) -> list[tuple[float, str]]:
+        """(arrival time, path) of every request, in order (benchmarks/sitemap_memory.py)."""
+        return [(hit.at, hit.path) for hit in self.log]
 
     def sitemaps_served(self, since: int = 0) -> list[str]:
         return [p for _, p in self.hits[since:] if p.startswith("/sitemaps/")]
@@ -233,10 +187,16 @@ class MeasuredCrawl:
 def crawl_argv(site: SitemapSite, folder: Path, max_pages: int = MAX_PAGES) -> list[str]:
     """`gonghui crawl bigmap -v` on a fresh archive in ``folder`` (-v: Scrapy's log, whose
     closing stats dump says what the sitemaps counted)."""
-    seeds = folder / "seeds"
-    seeds.mkdir(parents=True)
-    text = SEED.format(origin=site.origin, max_pages=max_pages)
-    (seeds / "bigmap.toml").write_text(text, encoding="utf-8")
+    seeds = write_seed(
+        folder / "seeds",
+        "bigmap",
+        site.origin,
+        name="大站点地图",
+        lists=[r"/list/\w+\.html$"],
+        articles=[r"/html/gzdt/\d{8}/\d+\.html$"],
+        politeness={"download_delay": 0, "autothrottle": False, "max_pages": max_pages},
+        revisit={"sitemaps": ["/sitemap_index.xml"]},
+    )
     return gonghui_argv(
         "crawl",
         "bigmap",
