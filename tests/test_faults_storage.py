@@ -100,9 +100,11 @@ def owed_count(database_url: str) -> int:
     return count
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[ReplicaServer, Path, dict]]:
-    """The replica, slowed seeds, and the reference: bcrb crawled once, undisturbed."""
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReplicaServer, Path, dict]]:
+    """The replica, slowed seeds, and the reference: bcrb crawled once, undisturbed (once for
+    the module: every case compares its archive with it)."""
+    tmp_path = tmp_path_factory.mktemp("world")
     seeds = slow_seeds(tmp_path / "seeds")
     with ReplicaServer() as replica:
         reference = f"sqlite:///{tmp_path / 'reference.sqlite3'}"

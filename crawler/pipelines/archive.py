@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
-from archive import ledger
+from archive import faults, ledger
 from archive.config import load_settings
 from archive.errors import GonghuiError
 from archive.records import RunCounts
@@ -157,7 +157,7 @@ class ArchivePipeline:
                 archive.finish_run(self.run_id, result.status, self.counts, result.stop_reason)
                 break
             except GonghuiError as exc:
-                if wait is None:
+                if wait is None or faults.classify(exc) != faults.TRANSIENT:
                     # Said under the table (the log is quiet without -v), not as a second line.
                     unclosed = (
                         f"{result.stop_reason or 'finished'}; the run row could not be closed "
