@@ -21,6 +21,7 @@ from twisted.internet import task
 from archive import faults, ledger
 from archive.config import load_settings
 from archive.errors import GonghuiError
+from archive.owed import Owed, append_journal
 from archive.records import RunCounts
 from archive.store import Archive
 from archive.urls import canonical_url
@@ -107,7 +108,7 @@ class ArchivePipeline:
         self._owed = {page.canonical_url for page in owed}
         if owed:
             self.stats.set_value("gonghui/owed_asked", len(owed))
-        self.guard = StorageGuard(self.crawler, self.storage_patience)
+        self.guard = StorageGuard(self.crawler, self.storage_patience, self._record_owed)
         self._lease = task.LoopingCall(self._renew_lease)
         self._lease.start(ledger.LEASE_SECONDS / 3, now=False)
 
@@ -133,16 +134,14 @@ class ArchivePipeline:
         if self._lease is not None and self._lease.running:
             self._lease.stop()
         guard, archive, site_id = self.guard, self.archive, self.spider.site_id  # type: ignore[union-attr]
-        stats = self.stats.get_stats()
-        if guard is not None and guard.owed:
+        if guard is not None and guard.unrecorded:  # debts no record could take yet
             try:
-                where = archive.owe(self.run_id, site_id, guard.owed)
+                archive.owe(self.run_id, site_id, guard.unrecorded)
             except GonghuiError as exc:
-                where = "nowhere"
-                logger.error("%d owed pages could not be recorded: %s", len(guard.owed), exc)
+                logger.error("%d owed pages could not be recorded: %s", len(guard.unrecorded), exc)
+        if guard is not None and guard.owed:
             self.stats.set_value("gonghui/owed", len(guard.owed))
-            self.stats.set_value("gonghui/owed_in", where)
-            stats = self.stats.get_stats()
+        stats = self.stats.get_stats()
         result = outcome.judge(reason, stats, self.spider)
         self.stats.set_value("gonghui/outcome", result.finish_reason)
         if result.stop_reason and not stats.get("gonghui/stop_reason"):
@@ -169,6 +168,16 @@ class ArchivePipeline:
                 await asyncio.sleep(wait)
         archive.close()
         self.archive = None
+
+    def _record_owed(self, pages: list[Owed], database: bool) -> None:
+        """Record debts at once: in the database (its journal if it fails), or straight in the
+        journal when the database is what stopped the site (it would only make us wait)."""
+        assert self.archive is not None and self.spider is not None
+        site_id = self.spider.site_id  # type: ignore[attr-defined]
+        if database:
+            self.archive.owe(self.run_id, site_id, pages)
+        else:
+            append_journal(self.warc_dir, site_id, self.run_id, pages)
 
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, PageItem) or self.archive is None or self.guard is None:

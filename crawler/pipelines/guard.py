@@ -11,8 +11,10 @@ The archive pipeline hands each page's storage to ``StorageGuard.store``:
 - a fault of the **page** alone (a bug, a value refused) costs that page only.
 
 Every page not stored is *owed* (``archive.owed``): the next run of the site asks for it
-first. Pages that arrive after the site was stopped are owed without a try. The log gets one
-line per fault, never the page's bytes or the item's repr.
+first. Pages that arrive after the site was stopped are owed without a try. The debt is
+recorded at once (a kill later must not lose it): in the database, or straight in the
+journal beside the WARC files when the database is what failed. The log gets one line per
+fault, never the page's bytes or the item's repr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archive import faults
+from archive.errors import GonghuiError, StorageError
 from archive.owed import Owed
 from archive.urls import canonical_url
 from crawler.items import PageItem
@@ -52,13 +55,21 @@ def owed_of(item: PageItem, reason: str) -> Owed:
     return Owed(url, canonical_url(url), item.kind, reason)
 
 
+# Records debts: (pages, whether the database may be tried) -> None; raises GonghuiError
+# when it could record them nowhere.
+OwedSink = Callable[[list[Owed], bool], None]
+
+
 class StorageGuard:
-    def __init__(self, crawler: Any, patience: float):
+    def __init__(self, crawler: Any, patience: float, record: OwedSink):
         self.crawler = crawler
         self.stats = crawler.stats
         self.backoff = backoff(patience)
-        self.owed: list[Owed] = []
+        self.record = record
+        self.owed: list[Owed] = []  # every page owed by this run
+        self.unrecorded: list[Owed] = []  # of those, the ones no record could take yet
         self.stopped: str | None = None  # why the site was stopped, once it was
+        self.database_down = False  # stopped because the database failed
         self._lock = asyncio.Lock()
 
     async def store(self, item: PageItem, work: Callable[[dict[str, Any]], None]) -> bool:
@@ -83,11 +94,13 @@ class StorageGuard:
                     self._page_failed(item, error, reason)
                     return False
                 if kind == faults.FATAL:
+                    self.database_down = not isinstance(error, StorageError)
                     self.stop(reason)
                     self.owe(item, reason)
                     return False
                 if attempt == len(self.backoff) or not self.crawler.crawling:
                     tried = f"still failing after {attempt + 1} attempts: {reason}"
+                    self.database_down = True
                     self.stop(tried)
                     self.owe(item, tried)
                     return False
@@ -108,8 +121,14 @@ class StorageGuard:
             await asyncio.sleep(min(left, 0.25))
 
     def owe(self, item: PageItem, reason: str) -> None:
-        self.owed.append(owed_of(item, reason))
+        page = owed_of(item, reason)
+        self.owed.append(page)
         self.stats.inc_value("gonghui/error/not_stored")
+        try:
+            self.record([page], not self.database_down)
+        except GonghuiError as exc:  # tried again when the run closes
+            self.unrecorded.append(page)
+            logger.warning("could not record the debt of %s yet: %s", page.url, exc)
 
     def stop(self, reason: str) -> None:
         """Stop the site's crawl at once: every further page would fail the same way."""
