@@ -48,7 +48,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from crawl_world import Launcher, relaxed_seeds  # noqa: E402
+from crawl_world import Launcher, crawl_argv, relaxed_seeds  # noqa: E402
 
 BEGIN = "<!-- baseline_crawl:begin -->"
 END = "<!-- baseline_crawl:end -->"
@@ -58,20 +58,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def run_ours(launcher: Launcher, server: Any, work: Path) -> dict[str, Any]:
-    gonghui = Path(sys.executable).with_name("gonghui")
-    argv = [
-        str(gonghui),
-        "--database",
-        f"sqlite:///{work / 'archive.sqlite3'}",
-        "--warc-dir",
-        str(work / "warc"),
-        "--seeds-dir",
-        str(work.parent / "seeds"),
-        "crawl",
-        "--all",
-    ]
-    for site_id, origin in server.origins.items():
-        argv += ["--origin", f"{site_id}={origin}"]
+    argv = crawl_argv(work, work.parent / "seeds", server)
     measured = checked(launcher.run(argv, ROOT, work / "crawl.log"), work / "crawl.log")
     with sqlite3.connect(work / "archive.sqlite3") as conn:
         (articles,) = conn.execute("SELECT sum(articles_archived) FROM run").fetchone()

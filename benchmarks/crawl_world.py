@@ -112,21 +112,27 @@ def relaxed_seeds(target: Path, concurrency: int) -> None:
         load_seed_file(out)  # still a valid seed
 
 
-def crawl(launcher: Launcher, server: Any, work: Path, name: str) -> dict[str, Any]:
-    gonghui = Path(sys.executable).with_name("gonghui")
+def crawl_argv(work: Path, seeds: Path, server: Any, program: list[str] | None = None) -> list[str]:
+    """``gonghui crawl --all`` of every site the world serves, into ``work``'s archive (the
+    benchmarks' one command line; ``program`` replaces the ``gonghui`` script)."""
     argv = [
-        str(gonghui),
+        *(program or [str(Path(sys.executable).with_name("gonghui"))]),
         "--database",
         f"sqlite:///{work / 'archive.sqlite3'}",
         "--warc-dir",
         str(work / "warc"),
         "--seeds-dir",
-        str(work / "seeds"),
+        str(seeds),
         "crawl",
         "--all",
     ]
     for site_id, origin in server.origins.items():
         argv += ["--origin", f"{site_id}={origin}"]
+    return argv
+
+
+def crawl(launcher: Launcher, server: Any, work: Path, name: str) -> dict[str, Any]:
+    argv = crawl_argv(work, work / "seeds", server)
     mark = len(server.log)
     log = work / f"{name}.log"
     measured = launcher.run(argv, work, log)

@@ -34,7 +34,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from crawl_world import Launcher, relaxed_seeds  # noqa: E402
+from crawl_world import Launcher, crawl_argv, relaxed_seeds  # noqa: E402
 
 # Run as `python -c BEFORE gonghui-args...`: Scrapy's defaults back, then the CLI.
 BEFORE = (
@@ -48,19 +48,8 @@ AFTER = "import sys; from crawler.cli.main import cli; sys.argv[0] = 'gonghui'; 
 
 def crawl_once(launcher: Launcher, server: Any, work: Path, code: str) -> dict[str, Any]:
     work.mkdir()
-    args = [
-        "--database",
-        f"sqlite:///{work / 'archive.sqlite3'}",
-        "--warc-dir",
-        str(work / "warc"),
-        "--seeds-dir",
-        str(work.parent / "seeds"),
-        "crawl",
-        "--all",
-    ]
-    for site_id, origin in server.origins.items():
-        args += ["--origin", f"{site_id}={origin}"]
-    measured = launcher.run([sys.executable, "-c", code, *args], ROOT, work / "crawl.log")
+    argv = crawl_argv(work, work.parent / "seeds", server, [sys.executable, "-c", code])
+    measured = launcher.run(argv, ROOT, work / "crawl.log")
     if measured["returncode"] != 0:
         tail = (work / "crawl.log").read_text(errors="replace")[-2000:]
         raise SystemExit(f"crawl exited {measured['returncode']}:\n{tail}")
