@@ -21,7 +21,8 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
 On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
 that the archive lacks, those whose ``<lastmod>`` is later than our last look, and (when the
 sitemap is complete) archived ones it no longer lists; read as streams, at most ``max_pages``
-of them a run (crawler/spiders/sitemap_mixin.py).
+of them a run (crawler/spiders/sitemap_mixin.py). An e-paper's editions by date (a backfill, the
+nightly edition filter) are crawler/spiders/epaper_mixin.py.
 
 A request for a known article carries If-None-Match / If-Modified-Since from its last capture,
 so a server that supports them answers 304 and no page is downloaded. Article requests do not
