@@ -50,8 +50,6 @@ for path in (ROOT, ROOT / "benchmarks"):
 
 from crawl_world import Launcher, crawl_argv, relaxed_seeds  # noqa: E402
 
-BEGIN = "<!-- baseline_crawl:begin -->"
-END = "<!-- baseline_crawl:end -->"
 ARMS = ("ours", "baseline", "bare")
 BASELINE = ROOT / "benchmarks" / "baseline" / "run.py"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -304,17 +302,9 @@ def garbled_sites(r: dict[str, Any]) -> str:
 
 
 def update_readme(path: Path, result: dict[str, Any]) -> None:
-    content = path.read_text(encoding="utf-8")
-    if BEGIN not in content or END not in content:
-        start = content.find("\n## Benchmarks")
-        if start < 0:
-            raise SystemExit("README has no '## Benchmarks' section")
-        nxt = content.find("\n## ", start + 1)
-        cut = len(content) if nxt < 0 else nxt
-        content = f"{content[:cut].rstrip()}\n\n{BEGIN}\n{END}\n" + content[cut:]
-    before, rest = content.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{BEGIN}\n{section(result)}\n{END}{after}", encoding="utf-8")
+    from world_readme import write_section
+
+    write_section(path, "baseline_crawl", section(result))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-BEGIN, END = "<!-- crawl_world:begin -->", "<!-- crawl_world:end -->"
 TARGET_SHARE = 0.05  # issue 6: at most 5% of known article pages fetched by a second crawl
 
 
@@ -203,20 +202,22 @@ def verdicts(r: dict[str, Any]) -> list[str]:
 
 
 def update_readme(path: Path, result: dict[str, Any]) -> None:
+    write_section(path, "crawl_world", section(result))
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Rewrite what stands between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in the
+    README (the benchmarks' one writer); the markers are added at the end of the Benchmarks
+    section when missing."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     content = path.read_text(encoding="utf-8")
-    if BEGIN not in content or END not in content:
-        content = _with_markers(content)
-    before, rest = content.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{BEGIN}\n{section(result)}\n{END}{after}", encoding="utf-8")
-
-
-def _with_markers(content: str) -> str:
-    """The markers at the end of the Benchmarks section."""
-    start = content.find("\n## Benchmarks")
-    if start < 0:
-        raise SystemExit("README has no '## Benchmarks' section")
-    nxt = content.find("\n## ", start + 1)
-    cut = len(content) if nxt < 0 else nxt
-    head = content[:cut].rstrip("\n")
-    return f"{head}\n\n{BEGIN}\n{END}\n" + content[cut:]
+    if begin not in content or end not in content:
+        start = content.find("\n## Benchmarks")
+        if start < 0:
+            raise SystemExit("README has no '## Benchmarks' section")
+        nxt = content.find("\n## ", start + 1)
+        cut = len(content) if nxt < 0 else nxt
+        content = f"{content[:cut].rstrip()}\n\n{begin}\n{end}\n{content[cut:]}"
+    before, rest = content.split(begin, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(f"{before}{begin}\n{text}\n{end}{after}", encoding="utf-8")
