@@ -199,7 +199,8 @@ class ArchivePipeline:
             state["warc"] = archive.write_warc(self.run_id, item.site_id, fetch)
         plan: PagePlan = state["plan"]
         tally = ["pages_fetched"]
-        canon = canonical_url(fetch.page_url or fetch.url)
+        # Only while earlier runs' debts are open: the store canonicalises the URL itself.
+        canon = canonical_url(fetch.page_url or fetch.url) if self._owed else None
         with archive.transaction():
             capture_id = archive.record_capture(
                 self.run_id, item.site_id, fetch, location=state["warc"]
@@ -221,7 +222,7 @@ class ArchivePipeline:
             if canon in self._owed:
                 archive.settle_owed(item.site_id, [canon])
                 tally.append("owed_settled")
-        if canon in self._owed:
+        if canon is not None:
             self._owed.discard(canon)
         for name in tally:
             self.stats.inc_value(f"gonghui/{name}")
