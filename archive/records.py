@@ -28,7 +28,7 @@ class Fetch:
     url: str  # the URL fetched (after redirects: the response URL)
     status: int
     headers: list[tuple[str, str]]  # response headers, in order, as sent
-    body: bytes  # the raw response body, exactly as received (decompressed)
+    body: bytes  # the response body, de-chunked and decompressed (what we parse)
     fetched_at: dt.datetime  # tz-aware UTC
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     protocol: str = "HTTP/1.1"
@@ -36,6 +36,13 @@ class Fetch:
     # The URL that names the page in the archive when it differs from ``url``: a replica site
     # served on a throw-away port is archived under its seed's stable origin.
     page_url: str | None = None
+    # The exchange byte for byte as it crossed the connection (crawler.rawcapture): the request
+    # as sent, the response as received (status line, headers in their order and case, body
+    # still chunked and content-coded). The WARC keeps these; ``body`` is what we decoded.
+    # None where the fetch did not come off a socket we recorded (then the WARC is rebuilt
+    # from ``status``, ``headers`` and ``body``).
+    raw_request: bytes | None = None
+    raw_response: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
