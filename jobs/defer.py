@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
-
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
