@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import db, reprints
+from archive import db, reprints, search
 from archive.errors import DatabaseError
 from archive.models import (
     REMOVALS,
@@ -105,10 +105,15 @@ class Archive(SitesAndRuns):
                 self._shared = None
 
     def write_warc(self, run_id: int, site_id: str, fetch: Fetch) -> WarcLocation:
-        """Write the fetch's request and response records to the run's WARC file."""
+        """Write the fetch's request and response records to the run's WARC file; a 200 whose
+        payload is the page's last 200's is a revisit of that record (archive.warc_revisit)."""
+        from archive.warc_revisit import revisit_original
+
         if fetch.fetched_at.tzinfo is None:
             raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
-        return self._writer(run_id, site_id).write(fetch)
+        with self._session() as session:
+            original = revisit_original(session, self.warc_dir, fetch)
+        return self._writer(run_id, site_id).write(fetch, original)
 
     def record_capture(
         self, run_id: int, site_id: str, fetch: Fetch, location: WarcLocation | None = None
@@ -234,6 +239,7 @@ class Archive(SitesAndRuns):
                     fields.hans_body,
                     first_text=current is None,
                 )
+            search.index_version(session, page.id, fields)
             return VersionOutcome(
                 capture.page_id, version.id, version.version_no, True, change_class
             )
