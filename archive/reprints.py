@@ -7,7 +7,7 @@ When a page gets a new text, ``index_page`` (called by the store in the same tra
 2. drops the candidates whose stored signature (``minhash``) estimates a Jaccard similarity
    below ESTIMATE_FLOOR, then verifies the rest by the exact Jaccard similarity of the two
    texts' shingles (``find_reprints``);
-3. replaces the page's band keys and signature with the new ones;
+3. replaces the page's band keys and signature with the new ones (in the lookup's statement);
 4. puts the page and every verified match into one cluster: an existing one (the lowest id,
    merging the others into it) or a new one; then names the cluster's likely original.
 
@@ -21,8 +21,9 @@ first seen.
 
 Speed: this runs once per new text inside the crawl's write, so it is written with Core
 statements on the session's connection (the ORM's unit of work and its identity-map
-bookkeeping cost more than the queries themselves) and with one statement per step whatever
-the number of candidates. ``benchmarks/reprints_100k.py`` measures it at 100 k articles.
+bookkeeping cost more than the queries themselves), a fixed number of round trips whatever the
+number of candidates: one for a fresh article, three for a reprint (``archive.reprint_sql``).
+``benchmarks/reprints_100k.py`` measures it at 100 k articles.
 """
 
 from __future__ import annotations
@@ -30,19 +31,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from archive import reprint_sql
 from archive.models import (
     ArticleText,
     ArticleVersion,
-    LshBand,
     MinHashSignature,
     Page,
     ReprintCluster,
-    Site,
 )
 from archive.queries import newest_version_no
 from archive.similarity import (
@@ -61,25 +62,11 @@ from archive.similarity import (
 # text. A candidate without a stored signature (archived before it was kept) is always checked.
 ESTIMATE_FLOOR = 0.4
 
-_BAND = LshBand.__table__
 _SIG = MinHashSignature.__table__
 _PAGE = Page.__table__
-_CLUSTER = ReprintCluster.__table__
 _VERSION = ArticleVersion.__table__
 _TEXT = ArticleText.__table__
-_SITE = Site.__table__
 
-
-# Every statement is built once, here, with bound parameters: building a SELECT with an alias
-# and joins costs more Python time than SQLite takes to run it (measured: 1.5 ms of 2.8 ms per
-# new article went to constructing statements).
-_IDS = bindparam("ids", expanding=True)
-_CANDIDATES = (
-    select(_BAND.c.page_id, _BAND.c.band, _BAND.c.key, _SIG.c.hashvalues)
-    .select_from(_BAND)
-    .outerjoin(_SIG, _SIG.c.page_id == _BAND.c.page_id)
-    .where(_BAND.c.key.in_(bindparam("keys", expanding=True)))
-)
 _TEXTS = (
     select(_PAGE.c.id, _VERSION.c.title, _VERSION.c.title_hans, _TEXT.c.body, _TEXT.c.body_hans)
     .select_from(_PAGE)
@@ -88,45 +75,7 @@ _TEXTS = (
         (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == newest_version_no()),
     )
     .join(_TEXT, _TEXT.c.id == _VERSION.c.text_id)
-    .where(_PAGE.c.id.in_(_IDS))
-)
-_DROP_BANDS = delete(_BAND).where(_BAND.c.page_id == bindparam("pid"))
-_DROP_SIG = delete(_SIG).where(_SIG.c.page_id == bindparam("pid"))
-_ADD_BANDS = insert(_BAND)
-_ADD_SIG = insert(_SIG)
-_CLUSTERS_OF = select(_PAGE.c.cluster_id).where(
-    _PAGE.c.id.in_(_IDS), _PAGE.c.cluster_id.is_not(None)
-)
-_NEW_CLUSTER = insert(_CLUSTER)
-_MOVE = (
-    update(_PAGE)
-    .where(or_(_PAGE.c.id.in_(_IDS), _PAGE.c.cluster_id.in_(bindparam("merged", expanding=True))))
-    .values(cluster_id=bindparam("cid"))
-)
-_DROP_CLUSTERS = delete(_CLUSTER).where(_CLUSTER.c.id.in_(bindparam("merged", expanding=True)))
-_MEMBERS = (
-    select(
-        _PAGE.c.id,
-        _PAGE.c.site_id,
-        _SITE.c.name,
-        _VERSION.c.source,
-        _VERSION.c.published,
-        _PAGE.c.first_seen_at,
-    )
-    .select_from(_PAGE)
-    .join(_SITE, _SITE.c.id == _PAGE.c.site_id)
-    .join(
-        _VERSION,
-        (_VERSION.c.page_id == _PAGE.c.id) & (_VERSION.c.version_no == newest_version_no()),
-    )
-    .where(_PAGE.c.cluster_id == bindparam("cid"))
-)
-_SET_CLUSTER = (
-    update(_CLUSTER)
-    .where(_CLUSTER.c.id == bindparam("cid"))
-    .values(
-        size=bindparam("size"), original_page_id=bindparam("original"), updated_at=bindparam("now")
-    )
+    .where(_PAGE.c.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -137,6 +86,8 @@ class Lookup:
     matches: list[int] = field(default_factory=list)
     candidates: int = 0  # pages sharing a band key
     verified: int = 0  # candidates whose text was compared exactly
+    # The rows of ``reprint_sql.members_and_texts`` (read when some candidate came close).
+    members: list[Row[Any]] = field(default_factory=list)
 
 
 def index_page(
@@ -145,45 +96,51 @@ def index_page(
     """Index the page's new text and cluster it with its reprints; the cluster id or None.
 
     ``first_text``: the page has had no text before, so it has no keys to replace (saves two
-    statements, a round trip each on PostgreSQL).
+    statements on SQLite).
     """
     conn = session.connection()
     own = shingles(fingerprint_text(title_hans, body_hans))
     sig = signature(own)
-    keys = sig.band_keys()
-    lookup = find_reprints(conn, page.id, own, sig, keys)
-    _store_keys(conn, page.id, sig, keys, replace=not first_text)
+    lookup = find_reprints(conn, page.id, own, sig, replace=not first_text)
     if not lookup.matches:
         return page.cluster_id
-    return _join(session, conn, page, lookup.matches)
+    return _join(session, conn, page, lookup)
 
 
 def find_reprints(
-    conn: Connection, page_id: int, own: np.ndarray, sig: Signature, keys: list[int]
+    conn: Connection, page_id: int, own: np.ndarray, sig: Signature, *, replace: bool = True
 ) -> Lookup:
-    """The archived pages (other than ``page_id``) whose current text is a reprint of ``own``.
+    """The archived pages (other than ``page_id``) whose current text is a reprint of ``own``;
+    the page's band keys and signature ``sig`` are stored in the same round trip.
 
-    One statement finds the candidates with their signatures; one more reads the texts of the
-    candidates whose estimate reaches ESTIMATE_FLOOR, when there are any.
+    One statement finds the candidates with their signatures (and, on PostgreSQL, stores the
+    page's keys); one more reads the texts of the candidates whose estimate reaches
+    ESTIMATE_FLOOR, with the members of their clusters, when there are any.
     """
+    keys = sig.band_keys()
+    values = sig.hashvalues.astype("<u4", copy=False).tobytes()
+    rows = reprint_sql.lookup_and_store(conn, page_id, keys, values, replace=replace)
     lookup = Lookup()
-    if not keys:
-        return lookup
     stored: dict[int, bytes | None] = {}
-    for pid, band, key, values in conn.execute(_CANDIDATES, {"keys": keys}):
+    for pid, band, key, hashvalues in rows:
         # Keys hash their band's number in, but a key only counts in its own band.
         if pid != page_id and band < len(keys) and keys[band] == key:
-            stored[pid] = values
+            stored[pid] = hashvalues
     lookup.candidates = len(stored)
     close = sorted(
         pid
-        for pid, values in stored.items()
-        if values is None or _estimate(sig, values) >= ESTIMATE_FLOOR
+        for pid, hashvalues in stored.items()
+        if hashvalues is None or _estimate(sig, hashvalues) >= ESTIMATE_FLOOR
     )
     if not close:
         return lookup
     lookup.verified = len(close)
-    texts = current_texts(conn, close)
+    lookup.members = list(reprint_sql.members_and_texts(conn, page_id, close))
+    texts = {
+        row.id: (row[8] or row[7] or "", row.body_hans or row.body or "")
+        for row in lookup.members
+        if row.body is not None
+    }
     lookup.matches = [
         pid
         for pid in close
@@ -207,50 +164,37 @@ def current_texts(conn: Connection, page_ids: list[int]) -> dict[int, tuple[str,
     }
 
 
-def _store_keys(
-    conn: Connection, page_id: int, sig: Signature, keys: list[int], *, replace: bool
-) -> None:
-    """Store the page's band keys and signature, replacing its old ones (one current text)."""
-    if replace:
-        conn.execute(_DROP_BANDS, {"pid": page_id})
-        conn.execute(_DROP_SIG, {"pid": page_id})
-    if keys:
-        conn.execute(
-            _ADD_BANDS, [{"page_id": page_id, "band": b, "key": k} for b, k in enumerate(keys)]
-        )
-    values = sig.hashvalues.astype("<u4", copy=False).tobytes()
-    conn.execute(_ADD_SIG, {"page_id": page_id, "hashvalues": values})
-
-
-def _join(session: Session, conn: Connection, page: Page, matches: list[int]) -> int:
-    members = [page.id, *matches]
-    existing = sorted(set(conn.scalars(_CLUSTERS_OF, {"ids": members})))
-    now = _now()
-    if existing:
-        cluster_id, merged = existing[0], existing[1:]
-    else:
-        result = conn.execute(_NEW_CLUSTER, {"size": 0, "created_at": now, "updated_at": now})
-        cluster_id, merged = result.inserted_primary_key[0], []
-    conn.execute(_MOVE, {"ids": members, "merged": merged, "cid": cluster_id})
-    if merged:
-        conn.execute(_DROP_CLUSTERS, {"merged": merged})
+def _join(session: Session, conn: Connection, page: Page, lookup: Lookup) -> int:
+    """Put the page and its matches into one cluster (the lowest existing one, merging the
+    others into it, or a new one) and name the cluster's likely original; one statement."""
+    joining = {page.id, *lookup.matches}
+    by_id = {row.id: row for row in lookup.members}
+    existing = sorted(
+        {by_id[pid].cluster_id for pid in joining if pid in by_id} - {None}
+        | ({page.cluster_id} if page.cluster_id is not None else set())
+    )
+    cluster_id, merged = (existing[0], existing[1:]) if existing else (None, [])
+    members = [
+        Member(row[0], *row[2:7])
+        for row in lookup.members
+        if row.id in joining or (row.cluster_id is not None and row.cluster_id in existing)
+    ]
+    cluster_id = reprint_sql.write_cluster(
+        conn,
+        cluster_id,
+        merged,
+        sorted(joining),
+        size=len(members),
+        original=likely_original(members),
+        now=_now(),
+    )
     # The statements above bypassed the session: what it holds of pages and clusters is stale.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Page):
             session.expire(obj, ["cluster_id"])
         elif isinstance(obj, ReprintCluster):
             session.expire(obj)
-    _refresh(conn, cluster_id, now)
     return cluster_id
-
-
-def _refresh(conn: Connection, cluster_id: int, now: dt.datetime) -> None:
-    """Recount the cluster and name its likely original."""
-    rows = conn.execute(_MEMBERS, {"cid": cluster_id}).all()
-    original = likely_original([Member(*row) for row in rows])
-    conn.execute(
-        _SET_CLUSTER, {"cid": cluster_id, "size": len(rows), "original": original, "now": now}
-    )
 
 
 def reindex(engine: Engine, batch: int = 500) -> int:
