@@ -317,3 +317,7 @@ class ArticleVersion(Base):
     @property
     def body_hans(self) -> str | None:
         return self.text.body_hans
+
+
+# The monitoring tables (run coverage, findings) share this metadata.
+from archive import models_monitor  # noqa: E402, F401

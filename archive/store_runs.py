@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import ledger, owed
+from archive import ledger, monitoring, owed
 from archive.errors import ConfigError, DatabaseError
 from archive.models import RUN_TRIGGERS, Run, Site
 from archive.records import RunCounts
@@ -116,9 +117,17 @@ class SitesAndRuns:
             return ledger.resume_skip(session, run_id)
 
     def finish_run(
-        self, run_id: int, status: str, counts: RunCounts, stop_reason: str | None = None
+        self,
+        run_id: int,
+        status: str,
+        counts: RunCounts,
+        stop_reason: str | None = None,
+        figures: Mapping[str, Any] | None = None,
+        monitor: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record the run's end and counts and release the site's lease."""
+        """Record the run's end and counts and release the site's lease; then its coverage
+        and findings (``archive.monitoring``: ``figures`` the crawl's own, ``monitor`` the
+        seed's drift thresholds)."""
         if status not in FINAL_RUN_STATUSES:
             raise ValueError(f"a run finishes as one of {FINAL_RUN_STATUSES}, not {status!r}")
         writer = self._writers.pop(run_id, None)
@@ -138,6 +147,7 @@ class SitesAndRuns:
             run.removals = counts.removals
             run.stop_reason = stop_reason[:300] if stop_reason else None
             ledger.release(session, run.site_id)
+        monitoring.after_run(self._session, run_id, figures, monitor)
 
     def abandon_run(self, run_id: int, reason: str) -> bool:
         """Close a run still marked running as failed with ``reason`` (the crawl that opened

@@ -109,6 +109,16 @@ class Seed(BaseModel):
     revisit: Revisit = Field(default_factory=Revisit)
     extract: ExtractHints = Field(default_factory=ExtractHints)
     epaper: EPaper | None = None  # an e-paper: editions by date (crawler/epaper.py)
+    # Drift thresholds for this site (archive.drift.DriftSettings); empty: the defaults.
+    monitor: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("monitor")
+    @classmethod
+    def _monitor(cls, value: dict[str, float]) -> dict[str, float]:
+        from archive.drift import DriftSettings
+
+        DriftSettings.of(value)  # unknown keys: ValueError, said as a seed error
+        return value
 
     @field_validator("id")
     @classmethod
