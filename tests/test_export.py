@@ -7,6 +7,7 @@ import json
 import pytest
 
 from archive import export as export_module
+from archive import export_query
 from archive.errors import StorageError
 from archive.export import EXPORT_FIELDS, export_articles
 from archive.queries import latest_runs, list_articles, site_overview, versions_for_url
@@ -64,7 +65,7 @@ def test_jsonl_export_round_trips_chinese_text_of_current_versions(filled, tmp_p
     assert a["body"] == "中华全国总工会今天召开座谈会。\n与会劳模代表发言。"
     assert (a["version_no"], a["versions"]) == (2, 2)
     assert a["site_id"] == "acftu" and a["site_name"] == "中华全国总工会"
-    assert a["published"] == "2024-05-01" and a["published_time"] == "08:00"
+    assert a["published"] == "2024-05-01" and a["published_clock"] == "08:00:00"
     assert a["captions"] == ["座谈会现场"]
     assert a["first_seen_at"] == "2024-05-01T08:00:00Z"
     assert a["last_seen_at"] == "2024-05-04T08:00:00Z"
@@ -117,7 +118,7 @@ def test_export_to_stdout_writes_utf8(filled, capsysbinary):
 
 
 def test_export_crosses_streaming_batches_without_losing_rows(archive, tmp_path, monkeypatch):
-    monkeypatch.setattr(export_module, "BATCH_ROWS", 7)
+    monkeypatch.setattr(export_query, "BATCH_ROWS", 7)
     archive.ensure_site("acftu", "全总", "https://www.acftu.org/")
     run = archive.start_run("acftu")
     for i in range(30):
@@ -152,14 +153,14 @@ def test_a_failed_export_leaves_the_previous_file_and_no_partial_file(
     folder.mkdir()
     out = folder / "articles.jsonl"
     out.write_text("previous export\n", encoding="utf-8")
-    real_rows = export_module._rows
+    real_rows = export_module.table_rows
 
     def failing_rows(*args):
         rows = real_rows(*args)
         yield next(rows)
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(export_module, "_rows", failing_rows)
+    monkeypatch.setattr(export_module, "table_rows", failing_rows)
     with pytest.raises(RuntimeError):
         export_articles(filled.engine, "jsonl", out)
     assert out.read_text(encoding="utf-8") == "previous export\n"
@@ -172,7 +173,7 @@ def test_unknown_format_is_refused(filled):
 
 
 def test_export_fields_start_with_identity_and_end_with_provenance_and_memory():
-    assert EXPORT_FIELDS[:3] == ("site_id", "site_name", "url")
+    assert EXPORT_FIELDS[:4] == ("site_id", "site_name", "page_id", "url")
     assert EXPORT_FIELDS[-7:] == (
         "capture_id",
         "warc_filename",
@@ -182,7 +183,7 @@ def test_export_fields_start_with_identity_and_end_with_provenance_and_memory():
         "removal",
         "cluster_id",
     )
-    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 30
+    assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 31
 
 
 def test_export_gives_the_zh_hans_reading_and_the_original_where_none_is_stored(
