@@ -27,6 +27,7 @@ from archive.store import Archive
 from archive.urls import canonical_url
 from crawler import outcome
 from crawler.items import PageItem
+from crawler.monitor import crawl_figures
 from crawler.outcome import NORMAL_FINISH_REASONS
 from crawler.pipelines.guard import StorageGuard, backoff
 from crawler.pipelines.page_plan import PagePlan, plan_page
@@ -153,7 +154,14 @@ class ArchivePipeline:
         pauses = () if reason == "shutdown" else backoff(self.storage_patience)
         for wait in (*pauses, None):
             try:
-                archive.finish_run(self.run_id, result.status, self.counts, result.stop_reason)
+                archive.finish_run(
+                    self.run_id,
+                    result.status,
+                    self.counts,
+                    result.stop_reason,
+                    figures=crawl_figures(stats),  # for its coverage (archive.coverage)
+                    monitor=self.spider.seed.monitor,  # type: ignore[union-attr]
+                )
                 break
             except GonghuiError as exc:
                 if wait is None or faults.classify(exc) != faults.TRANSIENT:
