@@ -186,9 +186,7 @@ def test_export_fields_start_with_identity_and_end_with_provenance_and_memory():
     assert len(set(EXPORT_FIELDS)) == len(EXPORT_FIELDS) == 31
 
 
-def test_export_gives_the_zh_hans_reading_and_the_original_where_none_is_stored(
-    archive, tmp_path
-):
+def test_export_gives_the_zh_hans_reading_and_the_original_where_none_is_stored(archive, tmp_path):
     archive.ensure_site("tibet3", "中國藏族網通", "http://www.tibet3.com/")
     run = archive.start_run("tibet3")
     hant = make_fields(
