@@ -52,7 +52,7 @@ from archive.owed import Owed
 from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
 from archive.urls import canonical_url, strip_params
-from crawler import drops
+from crawler import drops, monitor
 from crawler.addon import apply_seed
 from crawler.decode import decode_body, parseable
 from crawler.epaper import Backfill, parse_backfill
@@ -172,6 +172,10 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
         if decoded is None or response.status >= 300:
             return
         links = list(self._links(decoded.text, url))
+        if kind == "list" and self.crawler.stats is not None:  # the run's coverage
+            articles = sum(1 for link, _ in links if self.seed.is_article(link))
+            self.crawler.stats.inc_value(monitor.LIST_PAGES)
+            self.crawler.stats.inc_value(monitor.LIST_LINKS, articles)
         follow_lists = not (kind == "list" and self._walk_stops_here(response, links))
         for link, text in links:
             if not self.seed.is_article(link) and not (follow_lists and self._new_edition(link)):
