@@ -37,6 +37,7 @@ from warcio.limitreader import LimitReader
 
 from archive.db import database_error
 from archive.models import ArticleVersion, Capture, Page
+from archive.warc_read import open_payload, original_location
 
 PROBLEMS = ("missing", "torn", "mismatched")
 CHUNK = 1 << 20  # bytes read at a time from a WARC file
@@ -117,11 +118,19 @@ def verify(
 
 
 def check_record(
-    fh: BinaryIO, size: int, offset: int, length: int, sha256: str, payload_length: int
+    fh: BinaryIO,
+    size: int,
+    offset: int,
+    length: int,
+    sha256: str,
+    payload_length: int,
+    warc_dir: Path | None = None,
 ) -> tuple[str, str] | None:
     """Check the record at ``offset`` (``length`` bytes) of an open WARC file of ``size``
-    bytes against the payload the row describes. None when it is that whole response record;
-    else (problem, detail): ``torn`` or ``mismatched`` and why, in one line."""
+    bytes against the payload the row describes (decoded, as the crawler parsed it). None when
+    it is that whole response record, or a whole revisit record whose original (read from
+    ``warc_dir``) has that payload; else (problem, detail): ``torn`` or ``mismatched`` and
+    why, in one line."""
     if offset < 0 or length <= 0:
         return "torn", f"impossible place in the row (offset {offset}, length {length})"
     if offset + length > size:
@@ -141,12 +150,18 @@ def check_record(
         record = next(iter(ArchiveIterator(LimitReader(fh, length))), None)
         if record is None:
             return "torn", "no WARC record at this offset"
-        if record.rec_type != "response":
+        if record.rec_type == "revisit" and warc_dir is not None:
+            where = original_location(record)
+            assert where is not None
+            try:
+                with open_payload(warc_dir, *where) as stream:
+                    digest, read = _digest(stream)
+            except Exception as exc:
+                return "torn", f"its original {where[0]}@{where[1]}: {_one_line(exc)}"
+        elif record.rec_type != "response":
             return "torn", f"a {record.rec_type} record, not a response"
-        digest, read = hashlib.sha256(), 0
-        while chunk := record.raw_stream.read(CHUNK):
-            digest.update(chunk)
-            read += len(chunk)
+        else:
+            digest, read = _digest(record.content_stream())
     except Exception as exc:  # warcio raises ArchiveLoadFailed, StatusAndHeadersParserException
         return "torn", f"unreadable record: {_one_line(exc)}"
     found = digest.hexdigest()
@@ -157,6 +172,15 @@ def check_record(
         f"payload sha256 {found[:12]}… ({read} bytes), "
         f"the row says {sha256[:12]}… ({payload_length} bytes)",
     )
+
+
+def _digest(stream: BinaryIO) -> tuple[hashlib._Hash, int]:
+    """sha256 and length of a stream, read in fixed-size chunks."""
+    digest, read = hashlib.sha256(), 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        read += len(chunk)
+    return digest, read
 
 
 def _check_gzip_member(fh: BinaryIO, offset: int, length: int) -> str | None:
@@ -208,11 +232,14 @@ def _check_captures(
         rows = conn.execution_options(yield_per=FETCH_ROWS).execute(query)
         for filename, group in itertools.groupby(rows, key=lambda row: row.warc_filename):
             counts["files"] += 1
-            yield from _check_file(warc_dir / filename, group, counts)
+            yield from _check_file(warc_dir, filename, group, counts)
 
 
-def _check_file(path: Path, rows: Iterator, counts: dict[str, int]) -> Iterator[BrokenCapture]:
+def _check_file(
+    warc_dir: Path, filename: str, rows: Iterator, counts: dict[str, int]
+) -> Iterator[BrokenCapture]:
     """Check the captures of one WARC file (rows ordered by offset), opening it once."""
+    path = warc_dir / filename
     fh: BinaryIO | None = None
     size, whole_file = 0, None  # whole_file: the problem of every capture in an unusable file
     try:
@@ -236,6 +263,7 @@ def _check_file(path: Path, rows: Iterator, counts: dict[str, int]) -> Iterator[
                         row.warc_length,
                         row.payload_sha256,
                         row.payload_length,
+                        warc_dir,
                     )
                 except OSError as exc:
                     result = ("torn", f"cannot read the WARC file: {exc.strerror or exc}")

@@ -1,19 +1,34 @@
-"""WARC files: the raw bytes of every response, in the format web archives read.
+"""WARC files: every HTTP exchange as it crossed the wire, in the format web archives read.
 
 One gzip-per-record file per crawl run::
 
     <warc_dir>/<site_id>/<site_id>-<UTC yyyymmddHHMMSS>-run<run_id>.warc.gz
 
 It starts with a ``warcinfo`` record; each fetch then adds a ``request`` and a ``response``
-record linked by ``WARC-Concurrent-To``. Each record is compressed in memory and written straight to the file (no buffer), so a killed crawl
-loses at most the record in flight and every record before it stays readable; a write that
-fails (a full disk) is cut off again, so the file still reads to its end.
+(or ``revisit``) record linked by ``WARC-Concurrent-To``. Each record is compressed in memory
+and written straight to the file (no buffer), so a killed crawl loses at most the record in
+flight and every record before it stays readable; a write that fails (a full disk) is cut off
+again, so the file still reads to its end.
 
-The crawler hands us the *decoded* body (Scrapy has already undone gzip and chunking) together
-with the headers as sent. Stored as-is, ``Content-Encoding: gzip`` or ``Transfer-Encoding:
-chunked`` would make every WARC reader try to decode the plain bytes again, so those headers
-are kept under ``X-Archive-Orig-<name>`` (the pywb convention) and ``Content-Length`` is set to
-the length of the payload we actually store.
+**As received.** The crawler records the bytes of each exchange (``crawler.rawcapture``): the
+response record's block is the response exactly as the server sent it (status line, headers
+in their order and case, body still chunked and gzip/brotli-coded) and the request record's
+the request exactly as sent. warcio re-serialises the HTTP headers it parses, so they are
+written from the bytes received (``_RawHeaders``). A fetch without recorded bytes (built by
+hand, a test) is written as before: the decoded body, ``Content-Encoding`` and
+``Transfer-Encoding`` kept under ``X-Archive-Orig-<name>`` (the pywb convention).
+
+**One URL.** ``WARC-Target-URI`` is the URL the archive and its exports name the page by
+(``fetch.page_url or fetch.url``): a replica served on a throw-away port is archived under its
+seed's origin, so replay finds the page by the archive's URL and its history is one key.
+
+**Revisits.** A 200 whose payload (``WARC-Payload-Digest``) is the one of the full record the
+store names (``Archive.write_warc``: the page's last 200) is written as a ``revisit`` record,
+profile identical-payload-digest, with ``WARC-Refers-To``, ``-Target-URI`` and ``-Date`` and
+where the original lies (``archive.warc_read``): headers only, no second copy of the body.
+A 304 is written as the response it is: WARC 1.1 (6.7.2) makes the server-not-modified
+revisit profile optional, a 304 has no payload a revisit would save, and a response record
+keeps the exchange as received, which replay tools index as a 304 and never serve as a page.
 """
 
 from __future__ import annotations
@@ -27,7 +42,6 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
@@ -36,17 +50,32 @@ from warcio.warcwriter import WARCWriter
 
 from archive.errors import StorageError
 from archive.records import Fetch
+from archive.warc_read import ORIGINAL_FILENAME, ORIGINAL_OFFSET, OriginalRecord, read_payload
+
+__all__ = ["OriginalRecord", "WarcLocation", "WarcWriter", "ensure_writable_dir", "read_payload"]
 
 ORIG_PREFIX = "X-Archive-Orig-"
 _IDENTITY = ("", "identity")
 
 
 class WarcLocation(NamedTuple):
-    """Where a response record sits: file relative to the WARC dir, byte offset, byte length."""
+    """Where a response record sits: file relative to the WARC dir, byte offset, byte length;
+    ``revisit`` when it is a revisit record (headers only, the payload is its original's)."""
 
     filename: str
     offset: int
     length: int
+    revisit: bool = False
+
+
+class _RawHeaders(StatusAndHeaders):
+    """HTTP headers written as they were received: warcio rebuilds its header buffer from
+    the parsed headers before every write (normalising spacing, folding and line ends), so a
+    buffer set from the received bytes is kept instead."""
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        if self.headers_buff is None:
+            super().compute_headers_buffer(header_filter)
 
 
 def warc_filename(site_id: str, run_id: int, started_at: dt.datetime) -> str:
@@ -113,31 +142,40 @@ class WarcWriter:
         if self._fh.tell() == 0:
             self._append(self._warcinfo(site_id, run_id))
 
-    def write(self, fetch: Fetch) -> WarcLocation:
-        """Write the request and response records of one fetch; return the response's place."""
+    def write(self, fetch: Fetch, original: OriginalRecord | None = None) -> WarcLocation:
+        """Write the request and response records of one fetch; return the response's place.
+
+        With ``original`` (a full record of the same page), a 200 whose payload digest is that
+        record's is written as a revisit of it instead of a response."""
+        uri = fetch.page_url or fetch.url
         warc_date = _warc_date(fetch.fetched_at)
         response_id = StatusAndHeadersParser.make_warc_id()
-        response = self._records.create_warc_record(
-            fetch.url,
-            "response",
-            payload=io.BytesIO(fetch.body),
-            length=len(fetch.body),
-            warc_headers_dict={"WARC-Record-ID": response_id, "WARC-Date": warc_date},
-            http_headers=StatusAndHeaders(
-                _status_line(fetch.status),
-                stored_http_headers(fetch.headers, len(fetch.body)),
-                protocol=fetch.protocol,
-            ),
+        ids = {"WARC-Record-ID": response_id, "WARC-Date": warc_date}
+        response = self._response(uri, fetch, ids)
+        digest = response.rec_headers.get_header("WARC-Payload-Digest")
+        revisit = (
+            original is not None
+            and fetch.status == 200
+            and bool(digest)
+            and digest == original.payload_digest
         )
-        request = self._records.create_warc_record(
-            fetch.url,
-            "request",
-            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
-            http_headers=StatusAndHeaders(
-                f"GET {_request_target(fetch.url)} {fetch.protocol}",
-                _request_headers(fetch),
-                is_http_request=True,
-            ),
+        if revisit:
+            assert original is not None
+            response = self._records.create_revisit_record(
+                uri,
+                digest,
+                original.target_uri,
+                original.date,
+                http_headers=response.http_headers,
+                warc_headers_dict={
+                    **ids,
+                    "WARC-Refers-To": original.record_id,
+                    ORIGINAL_FILENAME: original.filename,
+                    ORIGINAL_OFFSET: str(original.offset),
+                },
+            )
+        request = self._request(
+            uri, fetch, {"WARC-Date": warc_date, "WARC-Concurrent-To": response_id}
         )
         start = self._fh.tell()
         try:
@@ -146,7 +184,56 @@ class WarcWriter:
         except StorageError:
             self._cut(start)
             raise
-        return WarcLocation(self.filename, offset, self._fh.tell() - offset)
+        return WarcLocation(self.filename, offset, self._fh.tell() - offset, revisit)
+
+    def _response(self, uri: str, fetch: Fetch, ids: dict[str, str]) -> ArcWarcRecord:
+        if fetch.raw_response is not None:
+            return self._raw_record(uri, "response", fetch.raw_response, ids)
+        return self._records.create_warc_record(
+            uri,
+            "response",
+            payload=io.BytesIO(fetch.body),
+            length=len(fetch.body),
+            warc_headers_dict=ids,
+            http_headers=StatusAndHeaders(
+                _status_line(fetch.status),
+                stored_http_headers(fetch.headers, len(fetch.body)),
+                protocol=fetch.protocol,
+            ),
+        )
+
+    def _request(self, uri: str, fetch: Fetch, ids: dict[str, str]) -> ArcWarcRecord:
+        if fetch.raw_request is not None:
+            return self._raw_record(uri, "request", fetch.raw_request, ids)
+        return self._records.create_warc_record(
+            uri,
+            "request",
+            warc_headers_dict=ids,
+            http_headers=StatusAndHeaders(
+                f"GET {_request_target(fetch.url)} {fetch.protocol}",
+                _request_headers(fetch),
+                is_http_request=True,
+            ),
+        )
+
+    def _raw_record(
+        self, uri: str, rec_type: str, raw: bytes, ids: dict[str, str]
+    ) -> ArcWarcRecord:
+        """A request or response record whose block is ``raw``, byte for byte."""
+        head, body = _split_head(raw)
+        parsed = StatusAndHeadersParser([], verify=False).parse(io.BytesIO(head))
+        http_headers = _RawHeaders(
+            parsed.statusline, parsed.headers, protocol=parsed.protocol, total_len=len(head)
+        )
+        http_headers.headers_buff = head
+        return self._records.create_warc_record(
+            uri,
+            rec_type,
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_headers_dict=ids,
+            http_headers=http_headers,
+        )
 
     def _cut(self, offset: int) -> None:
         """After a failed write (a full disk), drop the torn tail so the file still reads to
@@ -198,19 +285,13 @@ class WarcWriter:
         return self._serialise(self._records.create_warcinfo_record(Path(self.filename).name, info))
 
 
-def read_payload(warc_dir: Path, filename: str, offset: int) -> bytes:
-    """The HTTP payload of the record at ``offset``: byte-identical to the Fetch.body stored."""
-    path = Path(warc_dir) / filename
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            for record in ArchiveIterator(fh):
-                return record.raw_stream.read()
-    except OSError as exc:
-        raise StorageError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # warcio raises ArchiveLoadFailed and friends
-        raise StorageError(f"cannot read WARC record {path}@{offset}: {exc}") from exc
-    raise StorageError(f"cannot read WARC record {path}@{offset}: no record at that offset")
+def _split_head(raw: bytes) -> tuple[bytes, bytes]:
+    """Status line and headers (with the blank line that ends them), then the body."""
+    for end in (b"\r\n\r\n", b"\n\n"):
+        cut = raw.find(end)
+        if cut >= 0:
+            return raw[: cut + len(end)], raw[cut + len(end) :]
+    return raw, b""
 
 
 def _warc_date(fetched_at: dt.datetime) -> str:

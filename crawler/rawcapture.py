@@ -59,7 +59,7 @@ class _Recorder:
         self._sink += data
         self._transport.write(data)
 
-    def writeSequence(self, seq: list[bytes]) -> None:  # noqa: N802 (Twisted's name)
+    def writeSequence(self, seq: list[bytes]) -> None:
         for data in seq:
             self._sink += data
         self._transport.writeSequence(seq)
@@ -91,14 +91,14 @@ class _RawProtocol(_LenientHTTP11ClientProtocol):
         d.addCallback(attach)
         return d
 
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802 (Twisted's name)
+    def dataReceived(self, data: bytes) -> None:
         if self._raw_in is not None:
             self._raw_in += data
         super().dataReceived(data)
 
 
 class _RawFactory(_LenientHTTP11ClientFactory):
-    def buildProtocol(self, addr: Any) -> _RawProtocol:  # noqa: N802 (Twisted's name)
+    def buildProtocol(self, addr: Any) -> _RawProtocol:
         return _RawProtocol(self._quiescentCallback)
 
 

@@ -46,6 +46,11 @@ DOWNLOADER_MIDDLEWARES = {
     # last before the downloader, first after it, so what a request takes it gives back.
     "crawler.hostgate.HostGateMiddleware": 950,
 }
+# The WARC keeps each exchange as it crossed the connection (crawler/rawcapture.py).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.rawcapture.RawCaptureDownloadHandler",
+    "https": "crawler.rawcapture.RawCaptureDownloadHandler",
+}
 # The archive's User-Agent (GONGHUI_USER_AGENT) for plain `scrapy crawl` too (crawler/addon.py).
 ADDONS = {"crawler.addon.GonghuiAddon": 0}
 EXTENSIONS = {

@@ -57,6 +57,7 @@ from crawler.addon import apply_seed
 from crawler.decode import decode_body, parseable
 from crawler.epaper import Backfill, parse_backfill
 from crawler.items import PageItem
+from crawler.rawcapture import RAW_META_KEY
 from crawler.seeds import Seed, select_seeds
 from crawler.spiders.epaper_mixin import EPaperMixin
 from crawler.spiders.sitemap_mixin import SitemapMixin
@@ -187,6 +188,7 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
         self, response: Response, kind: str, decoded: Any, gone: str | None = None
     ) -> PageItem:
         """What the archive pipeline stores of a response: its capture, always."""
+        raw = response.meta.get(RAW_META_KEY)  # the bytes on the wire (crawler.rawcapture)
         return PageItem(
             site_id=self.site_id,
             kind=kind,
@@ -201,6 +203,8 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
                 protocol=str(response.protocol or "HTTP/1.1").upper(),
                 encoding=decoded.evidence if decoded else None,
                 page_url=self._page_url(response.url),
+                raw_request=raw.request if raw else None,
+                raw_response=raw.response if raw else None,
             ),
             text=decoded.text if decoded else "",
         )
