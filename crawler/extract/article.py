@@ -71,6 +71,7 @@ class Extraction:
     fields: ArticleFields | None
     drop_reason: str | None = None
     removed: Counter[str] = field(default_factory=Counter)  # noise rule -> lines removed
+    fallback: bool = False  # the body is trafilatura's: our layer found too little text
 
 
 def cjk_count(text: str) -> int:
@@ -180,7 +181,8 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         body.append(text)
         label_last, links_after = _label_like(line), 0
 
-    if sum(cjk_count(p) for p in body) < MIN_BODY_CJK:
+    fallback = sum(cjk_count(p) for p in body) < MIN_BODY_CJK
+    if fallback:
         body = _trafilatura_body(html)
 
     head_text = "  ".join(head)
@@ -231,7 +233,7 @@ def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> E
         captions=tuple(dict.fromkeys(captions)),
     )
     fields = hant.with_hans(fields)  # the zh-Hans reading beside the text as published
-    return Extraction(fields, validate(fields), removed)
+    return Extraction(fields, validate(fields), removed, fallback)
 
 
 def validate(fields: ArticleFields) -> str | None:

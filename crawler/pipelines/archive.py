@@ -223,6 +223,8 @@ class ArchivePipeline:
                 if plan.fields is not None:
                     stored = archive.record_article(capture_id, plan.fields)
                     tally.append("articles_archived")
+                    if plan.fallback:
+                        tally.append("extract/fallback")  # crawler.monitor.FALLBACK
                     if stored.is_new_version:
                         tally.append("new_versions")
                 if plan.drop is not None:

@@ -25,6 +25,7 @@ class PagePlan:
     removal: str | None = None  # an archived article seen gone: http_404, soft_404, ...
     fields: ArticleFields | None = None  # an article to store (a new version if it changed)
     drop: str | None = None  # why the page is no article (with confirm: if nothing to confirm)
+    fallback: bool = False  # the body came from the fallback extraction (run coverage)
 
 
 def plan_page(item: PageItem, hints: ExtractHints) -> PagePlan:
@@ -52,4 +53,4 @@ def plan_page(item: PageItem, hints: ExtractHints) -> PagePlan:
         return PagePlan(removal="soft_404", drop="soft_404")
     if result.drop_reason or result.fields is None:
         return PagePlan(drop=result.drop_reason or "not_extracted")
-    return PagePlan(fields=result.fields)
+    return PagePlan(fields=result.fields, fallback=result.fallback)
