@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "replica": ("crawler.cli.replica", "Serve the replica sites on their seed ports until Ctrl-C."),
     "db": ("crawler.cli.db", "Database maintenance: upgrade the schema."),
+    "serve": ("crawler.cli.serve", "Browse the archive in a web browser (read-only, 127.0.0.1)."),
     "worker": ("crawler.cli.worker", "Run queued crawl jobs (procrastinate on PostgreSQL)."),
     "enqueue": ("crawler.cli.enqueue", "Queue crawl or backfill jobs for the workers."),
     "jobs": ("crawler.cli.jobs", "List the workers' queue: queued, running, stalled, failed."),
