@@ -2,7 +2,7 @@
 
 ``write_parquet(engine, folder)`` writes ``articles.parquet``, ``versions.parquet`` and
 ``clusters.parquet`` (``archive.export_schema``: the same columns as JSONL and CSV) into
-``folder``, created when missing. Types are real: ``date32`` for ``published``, ``time32[s]``
+``folder``, created when missing. Types are real: ``date32`` for ``published``, ``time32[ms]``
 for ``published_clock``, ``timestamp[us, tz=UTC]`` for the ``*_at`` columns, ``list<string>``
 for ``captions``, ``int64`` ids, ``bool``; pandas, DuckDB and pyarrow read the files as they
 are. Each column carries its meaning in the field metadata (``description``), each file the
@@ -38,7 +38,7 @@ _TYPES: dict[str, pa.DataType] = {
     "int64": pa.int64(),
     "bool": pa.bool_(),
     "date": pa.date32(),
-    "time": pa.time32("s"),
+    "time": pa.time32("ms"),  # Parquet has no seconds unit: TIME(MILLIS)
     "timestamp": pa.timestamp("us", tz="UTC"),
     "list<string>": pa.list_(pa.string()),
 }

@@ -10,7 +10,7 @@ string          string                       string                     text
 int64           int64                        number                     digits
 bool            bool                         true / false               true / false
 date            date32                       "YYYY-MM-DD"               YYYY-MM-DD
-time            time32[s]                    "HH:MM:SS"                 HH:MM:SS
+time            time32[ms]                    "HH:MM:SS"                 HH:MM:SS
 timestamp       timestamp[us, tz=UTC]        "2024-05-01T08:00:00Z"     same as JSONL
 list<string>    list<string>                 a list                     a JSON list
 =============== ============================ ========================== =====================
@@ -41,9 +41,9 @@ def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
 _PAGE = (
     ("site_id", "string", "the site (its seed id)"),
     ("site_name", "string", "the site's name"),
-    ("page_id", "int64", "the page (archive id; joins the three tables)"),
     ("url", "string", "the page as first seen"),
     ("canonical_url", "string", "its canonical form (the archive's identity of the page)"),
+    ("page_id", "int64", "the page (archive id; joins the three tables)"),
 )
 _TEXT = (
     ("title", "string", "headline"),

@@ -173,7 +173,7 @@ def test_unknown_format_is_refused(filled):
 
 
 def test_export_fields_start_with_identity_and_end_with_provenance_and_memory():
-    assert EXPORT_FIELDS[:4] == ("site_id", "site_name", "page_id", "url")
+    assert EXPORT_FIELDS[:3] == ("site_id", "site_name", "url")
     assert EXPORT_FIELDS[-7:] == (
         "capture_id",
         "warc_filename",
