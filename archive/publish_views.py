@@ -97,6 +97,7 @@ LEFT JOIN page o ON o.id = r.original_page_id""",
         {
             "cluster_id": "The reprint cluster.",
             "size": "Pages in the cluster.",
+            "site_name": "The site's name.",
             "is_original": "1 on the likely original, 0 on the reprints.",
             "original_page_id": "The cluster's likely original.",
             "original_url": "... and its URL.",
@@ -117,7 +118,8 @@ FTS_DESCRIPTION = (
 # The FTS5 expression for :q, built in SQL as archive.bigrams.fts5_query builds it in Python:
 # each space-separated term that starts with a Chinese character becomes the phrase of its
 # bigrams ("劳动模范" -> "劳动 动模 模范"), a single character a prefix ("会"*), any other
-# word itself; terms are ANDed. Quotes and Chinese punctuation separate terms.
+# word itself; terms are ANDed. Quotes and Chinese punctuation separate terms. An empty query
+# is the empty phrase '""', which matches nothing (NULL would be a syntax error).
 _SEPARATORS = ('"', "\u3000", "，", "。", "、", "；", "：", "！", "？", "“", "”", "《", "》")
 _CJK = " OR ".join(
     f"unicode(term) BETWEEN {lo} AND {hi}"
@@ -148,7 +150,7 @@ pairs(term, i, phrase) AS (
 ),
 parts(part) AS (
   SELECT CASE
-    WHEN NOT ({_CJK}) THEN '"' || term || '"'
+    WHEN NOT ({_CJK}) THEN '"' || lower(term) || '"'
     WHEN length(term) = 1 THEN '"' || term || '"*'
     ELSE '"' || phrase || '"'
   END
@@ -158,9 +160,9 @@ query(expr) AS (SELECT group_concat(part, ' AND ') FROM parts)
 """
 SEARCH_SQL = f"""{SEARCH_TERMS_SQL}SELECT a.page_id, a.site_name, a.title, a.published, a.source, a.url,
   substr(a.body, 1, 120) AS opening, a.versions, a.removed_at
-FROM {FTS_TABLE} f JOIN current_articles a ON a.page_id = f.rowid
-WHERE (SELECT expr FROM query) IS NOT NULL AND {FTS_TABLE} MATCH (SELECT expr FROM query)
-ORDER BY f.rank, a.published DESC"""
+FROM {FTS_TABLE} JOIN current_articles a ON a.page_id = {FTS_TABLE}.rowid
+WHERE {FTS_TABLE} MATCH coalesce((SELECT expr FROM query), '""')
+ORDER BY {FTS_TABLE}.rank, a.published DESC"""
 
 SEARCH_DESCRIPTION = (
     "Articles whose title, body or 来源 contain every word of q, each word as a phrase: "
