@@ -184,12 +184,13 @@ def _judge(verdict: Verdict, rule: str, bad: bool, problem: Callable[[], Problem
 
 def _failing(site: str, run: Run, nights: int) -> Problem:
     why = f": {run.stop_reason}" if run.stop_reason else ""
+    times = f" {nights} runs in a row" if nights > 1 else ""
     return Problem(
         "failing",
         "critical",
         "finished",
         f"failed {nights} in a row",
-        f"{site}: crawl failed {nights} run{'s' * (nights > 1)} in a row{why}",
+        f"{site}: crawl failed{times}{why}",
     )
 
 

@@ -14,6 +14,8 @@ a photo is ``<p class="vsbcontent_img">`` with the ``<img>`` and its caption is 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from crawler.replica.data import Article, SiteData
 from crawler.replica.pages import SOFT_404_MESSAGE, Encoding, PageSet, esc, spacing
 from crawler.replica.pages import relative_link as _rel
@@ -22,6 +24,7 @@ ENCODING = Encoding(codec="gbk", content_type="text/html; charset=iso-8859-1")
 SERVER = "Apache"
 PER_PAGE = 5
 LIST_FIRST = "/ghyw.htm"
+TEMPLATE_2026 = "vsb2026"  # site.meta["template"]: the new article template
 
 
 def _list_path(n: int, pages: int) -> str:
@@ -92,6 +95,28 @@ def _content(a: Article) -> str:
     return between.join(out)
 
 
+def _info(site: SiteData, a: Article) -> str:
+    clicks = f'点击数：<span id="dynclicks_wbnews_{a.id}">{a.views}</span>'
+    if site.meta.get("template") == TEMPLATE_2026:
+        # The CMS's new template (the replica's template-change night, crawler.replica.incident):
+        # date and 来源 are data attributes a script prints, so the page's text has neither.
+        ms = int(
+            dt.datetime.fromisoformat(
+                f"{a.published}T{a.published_time or '08:00'}+08:00"
+            ).timestamp()
+            * 1000
+        )
+        return (
+            f'  <div class="info" data-pubtime="{ms}" data-origin="{esc(a.source_label or "")}">'
+            f'<span class="pubtime"></span><span class="origin"></span>&nbsp;&nbsp;{clicks}</div>\n'
+            "  <script>vsbShowInfo();</script>\n"
+        )
+    return (
+        f'  <div class="info">发布时间：{_date_cn(a)}&nbsp;&nbsp;来源：{esc(a.source_label or "")}'
+        f"&nbsp;&nbsp;{clicks}</div>\n"
+    )
+
+
 def _article(site: SiteData, a: Article) -> str:
     older, newer = site.neighbours(a)
 
@@ -109,9 +134,7 @@ def _article(site: SiteData, a: Article) -> str:
 <form name="_newscontent_fromname">
 <div class="content">
 {yt}  <h1 class="title">{esc(a.title)}</h1>
-{ft}  <div class="info">发布时间：{_date_cn(a)}&nbsp;&nbsp;来源：{esc(a.source_label or "")}\
-&nbsp;&nbsp;点击数：<span id="dynclicks_wbnews_{a.id}">{a.views}</span></div>
-  <div id="vsb_content"><div class="v_news_content">
+{ft}{_info(site, a)}  <div id="vsb_content"><div class="v_news_content">
 {_content(a)}
   </div></div>
   <div class="tools">【<a href="javascript:window.print()">打印本页</a>】\

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from archive.errors import GonghuiError
 from crawler.replica.data import SITE_IDS
+from crawler.replica.incident import build_incident_site
 from crawler.replica.pages import Page, SiteRendering, build_site
 from crawler.replica.timeline import LAST_DAY
 
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, send_body: bool) -> None:
         path = urlsplit(self.path).path or "/"
         page = self.server.rendering.lookup(path)
-        if self.server.site_id in SITEMAP_SITES:
+        if self.server.site_id in SITEMAP_SITES and page.status < 500:  # not a site that is down
             host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
             if path == "/sitemap.xml":
                 page = Page(200, "application/xml", self.server.sitemap(host))
@@ -264,11 +265,13 @@ class ReplicaServer:
             raise
         return self
 
-    def set_day(self, day: int) -> None:
-        """Serve every site as it stands on ``day`` (0..timeline.LAST_DAY), on the same ports.
-        All sites are rendered first, then swapped in one go: a request sees one day's site."""
+    def set_day(self, day: int, incident: bool = False) -> None:
+        """Serve every site as it stands on ``day`` (0..timeline.LAST_DAY), on the same ports;
+        ``incident``: the template-change night on top of it (crawler.replica.incident). All
+        sites are rendered first, then swapped in one go: a request sees one day's site."""
         day = _check_day(day)
-        renderings = {s: build_site(s, day) for s in self.sites}
+        build = build_incident_site if incident else build_site
+        renderings = {s: build(s, day) for s in self.sites}
         with self._lock:
             for server, _ in self._running:
                 server.serve(renderings[server.site_id])
