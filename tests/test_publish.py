@@ -300,3 +300,27 @@ def test_search_sql_builds_the_same_fts5_query_as_python(query):
         assert built is None
     else:
         assert sorted(built.split(" AND ")) == sorted(expected.split(" AND "))
+
+
+# -- through the CLI -----------------------------------------------------------------------------
+
+
+def test_gonghui_export_format_sqlite_writes_the_publication(published, tmp_path):
+    """`gonghui export --format sqlite -o PATH` (crawler/cli/export.py) publishes the same."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGHUI_")}
+    env["GONGHUI_DATABASE_URL"] = published["url"]
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli.main", "export", "--format", "sqlite", "-o",
+         "out.sqlite3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    conn = sqlite3.connect(tmp_path / "out.sqlite3")
+    try:
+        count = conn.execute("SELECT count(*) FROM current_articles").fetchone()[0]
+    finally:
+        conn.close()
+    assert count == published["counts"]["current_articles"]
+    meta = json.loads((tmp_path / "out.metadata.json").read_text("utf-8"))
+    assert "out" in meta["databases"]
