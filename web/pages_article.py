@@ -30,7 +30,7 @@ def _version(found, name: str, default: int | None):  # type: ignore[no-untyped-
 
 
 @bp.route("/article/<int:page_id>")
-@bp.route("/article/<int:page_id>.json")
+@bp.route("/article/<int:page_id>.json", endpoint="article_page_json")
 def article_page(page_id: int) -> Response:
     found = _article(page_id)
     shown = _version(found, "v", None)
@@ -48,7 +48,7 @@ def article_page(page_id: int) -> Response:
 
 
 @bp.route("/article/<int:page_id>/diff")
-@bp.route("/article/<int:page_id>/diff.json")
+@bp.route("/article/<int:page_id>/diff.json", endpoint="diff_page_json")
 def diff_page(page_id: int) -> Response:
     found = _article(page_id)
     last = found.versions[-1].version_no

@@ -26,7 +26,7 @@ def _capture(capture_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/capture/<int:capture_id>")
-@bp.route("/capture/<int:capture_id>.json")
+@bp.route("/capture/<int:capture_id>.json", endpoint="capture_page_json")
 def capture_page(capture_id: int) -> Response:
     return respond("capture.html", {"capture": _capture(capture_id)})
 

@@ -29,7 +29,7 @@ def _kind() -> str | None:
 
 
 @bp.route("/changes")
-@bp.route("/changes.json")
+@bp.route("/changes.json", endpoint="changes_page_json")
 def changes_page() -> Response:
     since = _since(7)
     page = int_arg("page", 1, high=1000) or 1

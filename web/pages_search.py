@@ -15,7 +15,7 @@ PER_PAGE = 20
 
 @bp.route("/")
 @bp.route("/search")
-@bp.route("/search.json")
+@bp.route("/search.json", endpoint="search_page_json")
 def search_page() -> Response:
     query = str_arg("q") or ""
     filters = SearchFilters(

@@ -34,14 +34,14 @@ def _sites(only: str | None, runs: int) -> list[dict]:
 
 
 @bp.route("/sites")
-@bp.route("/sites.json")
+@bp.route("/sites.json", endpoint="sites_page_json")
 def sites_page() -> Response:
     runs = int_arg("runs", 5, high=100) or 5
     return respond("sites.html", {"sites": _sites(None, runs)})
 
 
 @bp.route("/sites/<site_id>")
-@bp.route("/sites/<site_id>.json")
+@bp.route("/sites/<site_id>.json", endpoint="site_page_json")
 def site_page(site_id: str) -> Response:
     site_id = site_id.removesuffix(".json")
     runs = int_arg("runs", 20, high=200) or 20
