@@ -8,6 +8,9 @@
 | GONGHUI_TIMETABLE       | schedules/timetable.toml (shipped)   |
 | GONGHUI_USER_AGENT      | GonghuiArchive/0.1 (...)            |
 | GONGHUI_STORAGE_PATIENCE| 60 (seconds)                         |
+| GONGHUI_ALERT_URLS      | none (Apprise URLs for the digest)   |
+| GONGHUI_ALERT_CONFIG    | none (an Apprise configuration file) |
+| GONGHUI_DIGEST_CRON     | 30 7 * * * (the timetable's zone)    |
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ class Settings:
     # How long a crawl keeps retrying a page through a transient storage fault (a locked or
     # unreachable database) before it stops the site and owes the page to the next run.
     storage_patience: float = 60.0
+    # Where the monitoring digest goes (archive.alerts): Apprise URLs, an Apprise config file,
+    # and when the scheduler sends it (cron, in the timetable's time zone).
+    alert_urls: tuple[str, ...] = ()
+    alert_config: Path | None = None
+    digest_cron: str = "30 7 * * *"
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced; None values are ignored."""
@@ -59,6 +67,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timetable=path("GONGHUI_TIMETABLE", defaults.timetable),
         user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
         storage_patience=_seconds(env, "GONGHUI_STORAGE_PATIENCE", defaults.storage_patience),
+        alert_urls=tuple(env.get("GONGHUI_ALERT_URLS", "").split()),
+        alert_config=Path(env["GONGHUI_ALERT_CONFIG"]) if env.get("GONGHUI_ALERT_CONFIG") else None,
+        digest_cron=env.get("GONGHUI_DIGEST_CRON") or defaults.digest_cron,
     )
 
 

@@ -70,15 +70,23 @@ def articles_command(ctx: click.Context, site_id: str | None, limit: int) -> Non
 @click.command(name="runs")
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--site", "site_id", help="Only this site's runs.")
+@click.option("--coverage", is_flag=True, help="Each run's field coverage, lists, drops.")
 @click.pass_context
-def runs_command(ctx: click.Context, limit: int, site_id: str | None) -> None:
+def runs_command(ctx: click.Context, limit: int, site_id: str | None, coverage: bool) -> None:
     """The latest crawl runs: when, how they ended and why, what they archived and dropped.
 
     \b
     Example:
       gonghui runs --limit 5
       gonghui runs --site qhzgh
+      gonghui runs --coverage
     """
+    if coverage:  # what each run archived: shares of date, 来源, author, captions ...
+        from crawler.cli.coverage_table import print_coverage
+
+        engine = open_engine(ctx)
+        require_site(engine, site_id)
+        return print_coverage(engine, limit, site_id)
     from archive.queries import latest_runs
     from crawler.cli.render import console
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reprints": ("crawler.cli.history", "Clusters of the same article reposted across sites."),
     "export": ("crawler.cli.export", "Write the current version of every article as JSONL or CSV."),
     "verify": ("crawler.cli.verify", "Check every capture reads back intact from its WARC file."),
+    "health": ("crawler.cli.health", "Open findings per site (drift monitoring); exit 0/1/2."),
     "schedule": (
         "crawler.cli.schedule",
         "Run the nightly crawl scheduler (APScheduler) in the foreground.",
