@@ -15,6 +15,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from archive.config import Settings
+from schedules.digest import add_digest_job
 from schedules.jobs import run_site_crawl, stop_running_crawls
 from schedules.timetable import Timetable, cron_trigger
 
@@ -46,6 +47,7 @@ def build_scheduler(settings: Settings, timetable: Timetable) -> BlockingSchedul
             name=f"crawl {entry.site_id}",
             replace_existing=True,
         )
+    add_digest_job(scheduler, settings, timetable.timezone)  # the findings' morning digest
     return scheduler
 
 
