@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import procrastinate
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from archive.db import short_reason
 from archive.errors import DatabaseError
@@ -25,13 +24,12 @@ _SCHEMA_LOCK = 0x676F6E67  # pg_advisory_xact_lock key while the schema is appli
 
 
 def make_app(queue: QueueSettings) -> procrastinate.App:
-    """An App (not yet opened) whose pool checks each connection before lending it, so a
-    restarted PostgreSQL costs a reconnect rather than a failed job."""
+    """An App (not yet opened). Procrastinate's pool checks each connection before lending
+    it, so a restarted PostgreSQL costs a reconnect rather than a failed job."""
     connector = procrastinate.PsycopgConnector(
         conninfo=queue.conninfo,
         min_size=1,
         max_size=queue.pool_size,
-        check=AsyncConnectionPool.check_connection,
         kwargs={"application_name": APPLICATION_NAME},
     )
     app = procrastinate.App(connector=connector)
