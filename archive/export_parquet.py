@@ -9,10 +9,10 @@ are. Each column carries its meaning in the field metadata (``description``), ea
 table's name, the filters used and ``through_run`` (see ``archive.export_query``) in the
 schema metadata under ``gonghui.*``.
 
-Rows are streamed from the database and written in row groups of ``ROW_GROUP_ROWS``, so memory
-stays flat however large the archive is. Every file is written under a temporary name and the
-three are renamed into place together at the end (``archive.export_target.staged``): a failed
-export keeps the previous files.
+Rows are streamed from the database and written in row groups (``ROW_GROUP_ROWS`` rows or
+``ROW_GROUP_CHARS`` characters of text), so memory stays flat however large the archive is.
+Every file is written under a temporary name and the three are renamed into place together at
+the end (``archive.export_target.staged``): a failed export keeps the previous files.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from archive.export_query import Changes
 from archive.export_schema import TABLE_DESCRIPTIONS, TABLES, Column
 from archive.export_target import prepare_folder, staged
 
+# A row group ends at 5,000 rows or 4 M characters of text, whichever comes first: bodies
+# run from a line to a whole newspaper page, and a group is held in memory twice (the rows,
+# then their Arrow arrays) while it is written.
 ROW_GROUP_ROWS = 5000
+ROW_GROUP_CHARS = 4_000_000
 _TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
     "int64": pa.int64(),
@@ -82,15 +86,16 @@ def write_parquet(
 def _write_table(
     path: Path, schema: pa.Schema, columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]
 ) -> int:
-    count = 0
+    count = chars = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         batch: list[dict[str, Any]] = []
         for row in rows:
             batch.append(row)
-            if len(batch) >= ROW_GROUP_ROWS:
+            chars += sum(len(value) for value in row.values() if isinstance(value, str))
+            if len(batch) >= ROW_GROUP_ROWS or chars >= ROW_GROUP_CHARS:
                 writer.write_batch(_record_batch(schema, columns, batch))
                 count += len(batch)
-                batch = []
+                batch, chars = [], 0
         if batch or count == 0:
             writer.write_batch(_record_batch(schema, columns, batch))
             count += len(batch)

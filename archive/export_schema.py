@@ -67,9 +67,19 @@ _TEXT = (
         "characters kept as ?); the original where the archive stores none",
     ),
     ("body_hans", "string", "body read as zh-Hans, likewise"),
-    ("script", "string", "hant or hans: what the page was published in"),
+    (
+        "script",
+        "string",
+        "hant or hans: what the page was published in (null for text without Chinese)",
+    ),
     ("artefacts_removed", "int64", "converter pinyin groups removed"),
-    ("lost_chars", "int64", "?, ？ or U+FFFD standing for a lost character"),
+    (
+        "lost_chars",
+        "int64",
+        "?, ？ or U+FFFD standing for a lost character (null, like script and "
+        "artefacts_removed, for versions archived before migration 0002 until a crawl "
+        "confirms them)",
+    ),
 )
 _PROVENANCE = (
     ("content_sha256", "string", "hash of the normalised title, body and 来源"),
@@ -92,9 +102,19 @@ ARTICLES = _cols(
     ("first_seen_at", "timestamp", "when the page was first captured"),
     ("last_seen_at", "timestamp", "when the current text was last confirmed"),
     *_PROVENANCE,
-    ("removed_at", "timestamp", "when the page was first seen gone; null while it is live"),
+    (
+        "removed_at",
+        "timestamp",
+        "when the page was first seen gone; null while it is live (a removed article is "
+        "exported with its last text)",
+    ),
     ("removal", "string", "how it went: http_404, http_410, redirect_home, soft_404"),
-    ("cluster_id", "int64", "its reprint cluster (clusters table); null when alone"),
+    (
+        "cluster_id",
+        "int64",
+        "its reprint cluster (the clusters table, gonghui reprints); null when no other page "
+        "carries the article",
+    ),
 )
 
 VERSIONS = _cols(
@@ -142,8 +162,16 @@ def field_names(table: str) -> tuple[str, ...]:
     return tuple(column.name for column in TABLES[table])
 
 
-def markdown_table(table: str) -> str:
-    """The README's table of ``table``: column, type, meaning."""
+def markdown_table(table: str, like: str | None = None) -> str:
+    """The README's table of ``table``: column, type, meaning. With ``like``, the columns that
+    ``like`` has too (same type and meaning) are named in one row rather than one each."""
     lines = ["| column | type | meaning |", "|---|---|---|"]
-    lines += [f"| `{c.name}` | `{c.type}` | {c.meaning} |" for c in TABLES[table]]
+    shared = set(TABLES[like]) if like else set()
+    same = [c.name for c in TABLES[table] if c in shared]
+    if same:
+        names = ", ".join(f"`{name}`" for name in same)
+        lines.append(f"| {names} | | as in {like} |")
+    lines += [
+        f"| `{c.name}` | `{c.type}` | {c.meaning} |" for c in TABLES[table] if c not in shared
+    ]
     return "\n".join(lines)
