@@ -16,4 +16,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
 )
 
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_replica", "tests.fixtures_wire"]
+pytest_plugins = [
+    "tests.fixtures_db",
+    "tests.fixtures_replica",
+    "tests.fixtures_wire",
+    "tests.parallel",
+]
