@@ -160,6 +160,11 @@ def _write(
     columns: dict[str, list[str]] = {}
     try:
         with engine.connect() as source:
+            # One snapshot for every table, so that a crawl writing meanwhile cannot leave a
+            # version pointing at a capture not copied: a WAL read transaction on SQLite
+            # (archive.db begins it), REPEATABLE READ on PostgreSQL.
+            if engine.dialect.name == "postgresql":
+                source = source.execution_options(isolation_level="REPEATABLE READ")
             for name in TABLES:
                 table = Base.metadata.tables[name]
                 conn.execute(_create_table(table))
