@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from archive.export_schema import markdown_table
 from archive.store import Archive
 from tests.export_world import B_URL, build
 from tests.test_cli import error_line, gonghui
@@ -120,3 +121,9 @@ def test_a_format_whose_module_is_absent_is_one_error_line(cwd: Path, fmt: str, 
     line = error_line(result)
     assert f"--format {fmt} is not available: {module} is not part of this release" in line
     assert not (cwd / f"out.{fmt}").exists()
+
+
+def test_the_readme_documents_every_column_with_its_type():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for table, like in (("articles", None), ("versions", "articles"), ("clusters", None)):
+        assert markdown_table(table, like) in readme, table
