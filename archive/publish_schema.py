@@ -9,6 +9,7 @@ tests ask for its description.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from archive.publish_views import FTS_DESCRIPTION, FTS_TABLE, SEARCH_DESCRIPTION, SEARCH_SQL, VIEWS
@@ -175,7 +176,14 @@ def datasette_metadata(database: str, columns: dict[str, list[str]]) -> dict[str
             "columns": {col: _describe(col, described) for col in columns[name]},
         }
     tables["current_articles"].update(
-        fts_table=FTS_TABLE, fts_pk="page_id", sort_desc="published", facets=["site_id"]
+        fts_table=FTS_TABLE,
+        fts_pk="page_id",
+        sort_desc="published",
+        facets=["site_id"],
+        # The same words, with a link from the search box to the query that takes a phrase.
+        description_html=html.escape(VIEWS["current_articles"][0]).replace(
+            "the search query", '<a href="search">the search query</a>'
+        ),
     )
     tables["changes"].update(sort_desc="changed_at", facets=["change_class", "site_id"])
     tables["removals"].update(sort_desc="removed_at", facets=["removal"])

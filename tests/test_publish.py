@@ -118,7 +118,8 @@ def datasette(published):
     def get(path: str, **params: str):
         query = urllib.parse.urlencode(params)
         with urllib.request.urlopen(f"{base}{path}?{query}", timeout=30) as response:
-            return json.loads(response.read().decode("utf-8"))
+            text = response.read().decode("utf-8")
+        return json.loads(text) if path.endswith(".json") else text
 
     try:
         deadline = time.monotonic() + 60
@@ -180,6 +181,9 @@ def test_datasette_serves_the_descriptions(datasette):
     meta = datasette("/-/metadata.json")
     tables = meta["databases"]["public"]["tables"]
     assert "current_articles" in tables and tables["current_articles"]["fts_table"]
+    page = datasette("/public/current_articles", _search="工会")
+    assert 'name="_search"' in page  # the search box
+    assert '<a href="search">the search query</a>' in page  # and the way to a longer phrase
     page = datasette("/public/changes.json", _shape="array")
     assert [(r["previous_title"], r["title"]) for r in page if r["change_class"] == "retitle"] == [
         ("全总召开劳模座谈会", "全总召开劳动模范座谈会")
