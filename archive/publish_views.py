@@ -23,19 +23,22 @@ VIEWS: dict[str, tuple[str, str, dict[str, str]]] = {
         "The current version of every article, one row per page, removed ones with their last "
         "text. Search box: a two-character word as typed (工会, 劳模); a longer word as its "
         "two-character pieces (劳动 模范, 总工 工会), or any phrase through the search query.",
-        f"""SELECT p.id AS page_id, p.site_id, s.name AS site_name, p.url, p.canonical_url,
-  v.title, v.subtitle, v.kicker, v.published, v.published_time, v.source, v.author,
-  t.body, v.captions, coalesce(v.title_hans, v.title) AS title_hans,
-  coalesce(t.body_hans, t.body) AS body_hans, v.script, v.version_no,
-  (SELECT count(*) FROM article_version WHERE page_id = p.id) AS versions,
-  v.change_class, p.first_seen_at, v.last_seen_at, p.removed_at, p.removal, p.cluster_id,
-  v.capture_id, c.warc_filename, c.warc_offset
+        # The columns of the articles export (archive.export_schema), in its order.
+        f"""SELECT p.site_id, s.name AS site_name, p.url, p.canonical_url, p.id AS page_id,
+  v.title, v.subtitle, v.kicker, v.published, time(v.published_time) AS published_clock,
+  v.source, v.author, t.body, v.captions, coalesce(v.title_hans, v.title) AS title_hans,
+  coalesce(t.body_hans, t.body) AS body_hans, v.script, v.artefacts_removed, v.lost_chars,
+  v.version_no, (SELECT count(*) FROM article_version WHERE page_id = p.id) AS versions,
+  p.first_seen_at, v.last_seen_at, v.content_sha256, v.capture_id, c.warc_filename,
+  c.warc_offset, v.change_class, p.removed_at, p.removal, p.cluster_id
 FROM page p JOIN article_version v ON v.page_id = p.id AND {_CURRENT}
 JOIN site s ON s.id = p.site_id JOIN article_text t ON t.id = v.text_id
 JOIN capture c ON c.id = v.capture_id""",
         {
             "page_id": "The page (also the rowid of articles_fts).",
             "site_name": "The site's name.",
+            "published_clock": "Publication time of day, HH:MM:SS, as the page prints it "
+            "(Beijing time, no zone); empty where it shows none.",
             "body": "The current body as published.",
             "title_hans": "The title read as zh-Hans (the title itself where they are equal).",
             "body_hans": "The body read as zh-Hans (the body itself where they are equal).",

@@ -20,6 +20,7 @@ import pytest
 
 from archive.bigrams import fts5_query
 from archive.errors import DatabaseError, StorageError
+from archive.export_schema import field_names
 from archive.publish import publish_sqlite
 from archive.publish_views import SEARCH_TERMS_SQL
 from archive.records import RunCounts
@@ -235,6 +236,9 @@ def test_foreign_keys_are_declared_and_hold(db):
 def test_views_answer_what_people_ask(db, published):
     current = {r["url"]: r for r in db.execute("SELECT * FROM current_articles")}
     assert current[A_URL]["title"] == "全总召开劳动模范座谈会" and current[A_URL]["versions"] == 2
+    assert current[A_URL]["published_clock"] == "08:00:00"
+    # the columns of the articles export, in its order: one schema for every format
+    assert list(current[A_URL].keys()) == list(field_names("articles"))
     removed = db.execute("SELECT url, removal, title FROM removals").fetchall()
     assert [tuple(r) for r in removed] == [(GONE_URL, "http_404", "即将删除的通知")]
     reprints = db.execute("SELECT url, is_original FROM reprints ORDER BY url").fetchall()
