@@ -70,13 +70,13 @@ def table_rows(
     since: dt.date | None = None,
     changes: Changes | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of one export table (``since``, a publication date, does not apply to
-    clusters)."""
+    """The rows of one export table (for clusters, ``since`` keeps those with a member
+    published since)."""
     if table == "articles":
         return export_query.article_rows(engine, site_id, since, changes)
     if table == "versions":
         return export_query.version_rows(engine, site_id, since, changes)
-    return export_query.cluster_rows(engine, site_id, changes)
+    return export_query.cluster_rows(engine, site_id, since, changes)
 
 
 def _jsonl_writer(stream: TextIO, names: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:

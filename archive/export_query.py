@@ -64,8 +64,8 @@ def through_run(engine: Engine) -> int:
 
 
 def check_since_run(engine: Engine, since_run: int) -> None:
-    """ConfigError when the archive has no run numbered ``since_run`` or higher... unless it
-    names the newest run: a job passing what the last export printed."""
+    """ConfigError when ``since_run`` is past the archive's newest run (an archive replaced
+    under a nightly job); the newest run itself is fine: nothing changed since."""
     newest = _read(engine, lambda conn: conn.scalar(select(func.coalesce(func.max(Run.id), 0))))
     if since_run > newest:
         raise ConfigError(
@@ -130,9 +130,11 @@ def version_rows(
 def cluster_rows(
     engine: Engine,
     site_id: str | None = None,
+    since: dt.date | None = None,
     changes: Changes | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Members of every cluster (with a page of ``site_id``), the original first."""
+    """Members of every cluster (with a page of ``site_id``, with a version published since
+    ``since``), the original first."""
     stmt, _ = current_article_select(
         ReprintCluster.id.label("cluster_id"),
         ReprintCluster.size,
@@ -163,6 +165,9 @@ def cluster_rows(
         stmt = stmt.where(
             ReprintCluster.id.in_(select(Page.cluster_id).where(Page.site_id == site_id))
         )
+    if since is not None:
+        dated = select(Page.cluster_id).join(ArticleVersion, ArticleVersion.page_id == Page.id)
+        stmt = stmt.where(ReprintCluster.id.in_(_filter(dated, None, since)))
     if changes is not None:
         stmt = stmt.where(_cluster_changed(changes))
     yield from _stream(engine, stmt, "clusters")

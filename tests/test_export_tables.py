@@ -236,3 +236,12 @@ def test_parquet_refuses_a_file_or_fifo_where_it_writes(world, tmp_path: Path):
     assert [p.name for p in folder.iterdir()] == ["versions.parquet"]
     with pytest.raises(StorageError, match="does not exist"):
         write_parquet(archive.engine, tmp_path / "missing" / "deeper")
+
+
+def test_since_keeps_clusters_with_a_member_published_since(world, tmp_path: Path):
+    archive, _ = world
+    out = tmp_path / "clusters.jsonl"
+    export_articles(archive.engine, "jsonl", out, since=dt.date(2024, 5, 1), table="clusters")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    export_articles(archive.engine, "jsonl", out, since=dt.date(2024, 5, 2), table="clusters")
+    assert out.read_text(encoding="utf-8") == ""
