@@ -70,8 +70,7 @@ def compose(session: Session, now: dt.datetime) -> Digest:
         since = f.first_seen_at.astimezone(dt.UTC).strftime("%Y-%m-%d")
         lines.append(f"{mark}[{f.severity}] {f.message} (since {since}, rule {f.rule})")
     if recovered:
-        lines.append("")
-        lines.append("Recovered:")
+        lines += ["", "Recovered:"] if lines else ["Recovered:"]
         lines += [f"  {f.site_id}: {f.rule} ({f.message})" for f in recovered]
     return Digest(
         title,
