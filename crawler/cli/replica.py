@@ -24,12 +24,23 @@ import click
     help="Serve the replica as it is on this day (edits, removals, reprints since day 0).",
 )
 @click.option(
+    "--template-change",
+    is_flag=True,
+    help="The template-change night on top of --day: xnzgh's new template, xazgh down, "
+    "qhzgh soft-404s every article (see README, Monitoring).",
+)
+@click.option(
     "--truth",
     is_flag=True,
     help="Print the ground truth of --day as JSON (versions, removals, reprints) and exit.",
 )
 def command(
-    sites: tuple[str, ...], ephemeral: bool, port_base: int | None, day: int, truth: bool
+    sites: tuple[str, ...],
+    ephemeral: bool,
+    port_base: int | None,
+    day: int,
+    template_change: bool,
+    truth: bool,
 ) -> None:
     """Serve the replica sites until Ctrl-C, so `gonghui crawl SITE` or
     `scrapy crawl gonghui -a site=SITE` can crawl them from another terminal.
@@ -39,6 +50,7 @@ def command(
       gonghui replica &  gonghui crawl --all
       gonghui replica --site qhzgh --port-base 9601
       gonghui replica --day 2 --truth > day2.json
+      gonghui replica --day 1 --template-change   # then: gonghui crawl --all; gonghui health
     """
     from crawler.replica.server import DEFAULT_PORTS, ReplicaServer
     from crawler.replica.timeline import LAST_DAY, day_truth
@@ -57,6 +69,8 @@ def command(
         first = min(DEFAULT_PORTS.values())
         ports = {site: port_base + port - first for site, port in DEFAULT_PORTS.items()}
     with ReplicaServer(sites=chosen, ports=ports, day=day) as replica:
+        if template_change:
+            replica.set_day(day, incident=True)
         for site, origin in replica.origins.items():
             click.echo(f"{site:8} {origin}/")
         click.echo("serving; Ctrl-C stops", err=True)
