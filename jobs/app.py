@@ -10,6 +10,8 @@ apply it once. Upgrading procrastinate later follows its own migration notes.
 
 from __future__ import annotations
 
+import functools
+
 import procrastinate
 import psycopg
 
@@ -23,9 +25,12 @@ APPLICATION_NAME = "gonghui-jobs"  # on every queue connection (pg_stat_activity
 _SCHEMA_LOCK = 0x676F6E67  # pg_advisory_xact_lock key while the schema is applied
 
 
+@functools.cache
 def make_app(queue: QueueSettings) -> procrastinate.App:
     """An App (not yet opened). Procrastinate's pool checks each connection before lending
-    it, so a restarted PostgreSQL costs a reconnect rather than a failed job."""
+    it, so a restarted PostgreSQL costs a reconnect rather than a failed job. One per process
+    and queue: the tasks of the blueprint can be bound to one App only; it can be opened and
+    closed again."""
     connector = procrastinate.PsycopgConnector(
         conninfo=queue.conninfo,
         min_size=1,

@@ -17,8 +17,13 @@ from crawler.cli.main import settings_of
     help="Timetable file [env GONGHUI_TIMETABLE; default schedules/timetable.toml].",
 )
 @click.option("--check", is_flag=True, help="Validate the timetable, print the next runs, exit.")
+@click.option(
+    "--defer",
+    is_flag=True,
+    help="Queue each crawl for `gonghui worker` (PostgreSQL) instead of running it here.",
+)
 @click.pass_context
-def command(ctx: click.Context, timetable: Path | None, check: bool) -> None:
+def command(ctx: click.Context, timetable: Path | None, check: bool, defer: bool) -> None:
     """Start each site's crawl at the times of the timetable (Asia/Shanghai cron), each in
     its own subprocess, until Ctrl-C or SIGTERM.
 
@@ -26,6 +31,7 @@ def command(ctx: click.Context, timetable: Path | None, check: bool) -> None:
     Example:
       gonghui schedule --check
       nohup gonghui schedule > schedule.log 2>&1 &
+      gonghui schedule --defer     # queue the crawls for `gonghui worker` instead
     """
     import datetime as dt
 
@@ -42,7 +48,13 @@ def command(ctx: click.Context, timetable: Path | None, check: bool) -> None:
         click.echo(f"{entry.site_id:10} {entry.expression:18} next {nxt:%Y-%m-%d %H:%M:%S %Z}")
     if check:
         return
-    migrate(settings.database_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if defer:  # the workers crawl (and migrate): see jobs/scheduling.py
+        from jobs.scheduling import run_deferring_scheduler
+
+        click.echo(f"scheduler deferring to the workers ({table.path}); Ctrl-C stops", err=True)
+        run_deferring_scheduler(settings, table)
+        return
+    migrate(settings.database_url)
     click.echo(f"scheduler running ({table.path}); Ctrl-C stops", err=True)
     run_scheduler(settings, table)
