@@ -7,10 +7,14 @@ import json
 import subprocess
 import zipfile
 
+import pytest
+
 from archive.db import make_engine
 from archive.wacz import surt, write_wacz
 from tests.fixtures_wire import EDITED, SEED_ORIGIN, UNCHANGED, Nights
 from tests.pywb_venv import tool
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wire_nights")]
 
 
 def test_the_wacz_validates_and_carries_our_pages(wire_nights: Nights) -> None:

@@ -11,11 +11,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.store import Archive
 from tests.fixtures_wire import EDITED, SEED_ORIGIN, UNCHANGED, Nights, html
 from tests.test_crawl import gonghui_argv
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wire_nights")]
 
 
 def records(path: Path, parse: bool = True) -> Iterator[tuple[int, object, bytes]]:
