@@ -127,3 +127,14 @@ def test_the_readme_documents_every_column_with_its_type():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for table, like in (("articles", None), ("versions", "articles"), ("clusters", None)):
         assert markdown_table(table, like) in readme, table
+
+
+def test_sqlite_and_wacz_are_dispatched_with_the_run_filter(cwd: Path):
+    result = gonghui(
+        "export", "--format", "sqlite", "--since-run", "2", "-o", "pub.sqlite3", cwd=cwd
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 article_version" in result.stderr and "exported through run 3" in result.stderr
+    result = gonghui("export", "--format", "wacz", "--site", "acftu", "-o", "acftu.wacz", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert (cwd / "acftu.wacz").stat().st_size > 0

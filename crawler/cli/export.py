@@ -205,5 +205,6 @@ def _publish(
             since_run=since_run,
             changed_since=changed_since,
         )
-    summary = ", ".join(f"{value} {key}" for key, value in (result or {}).items())
+    counts = (result or {}).items()
+    summary = ", ".join(f"{n} {key}" for key, n in counts if type(n) is int and key != "bytes")
     click.echo(f"wrote {out}" + (f": {summary}" if summary else ""), err=True)
