@@ -12,6 +12,7 @@ from archive.errors import StorageError
 from archive.export import EXPORT_FIELDS, export_articles
 from archive.queries import latest_runs, list_articles, site_overview, versions_for_url
 from archive.records import RunCounts
+from archive.store import Archive
 from tests.fixtures_db import T0, make_fetch, make_fields
 
 A_URL = "http://www.acftu.org/xwdt/202405/t20240501_1.html"
@@ -21,9 +22,18 @@ W_URL = "https://www.workercn.cn/c/2024-05-03/1.shtml"
 LATER = T0 + dt.timedelta(days=3)
 
 
-@pytest.fixture
-def filled(archive):
-    """Two sites; one article with two versions, one dated April, one undated, one elsewhere."""
+@pytest.fixture(scope="module")
+def filled(module_database_url, tmp_path_factory):
+    """Two sites; one article with two versions, one dated April, one undated, one elsewhere.
+    Written once per module and backend: the tests using it only read."""
+    archive = Archive.open(module_database_url, tmp_path_factory.mktemp("warc"))
+    try:
+        yield _fill(archive)
+    finally:
+        archive.close()
+
+
+def _fill(archive):
     archive.ensure_site("acftu", "中华全国总工会", "https://www.acftu.org/")
     archive.ensure_site("workercn", "中工网", "https://www.workercn.cn/")
     run = archive.start_run("acftu")
