@@ -16,6 +16,11 @@ characters) is exported twice, each in its own process whose ``ru_maxrss`` is re
 One JSON line per size is printed: versions, database MB, peak RSS MB and seconds of each, and
 the ratio ours/baseline. Flat memory: ours stays about the same from the small to the big size
 while the baseline grows with the archive.
+
+Measured (1,500-character bodies, a machine shared by many processes): 2,000 versions (10 MB
+archive) ours 224 MB, baseline 195 MB; 20,000 versions (102 MB) ours 232 MB, baseline 472 MB
+(0.49x); ours 132 s against the baseline's 38 s there (it writes three tables, each body with
+its zh-Hans reading, and builds a dict per row).
 """
 
 from __future__ import annotations
