@@ -10,6 +10,10 @@ A capture row says where its raw response lies (``warc_filename``, ``warc_offset
 - ``mismatched`` when the record reads whole but its payload is not the one the row describes
   (another sha256 or length).
 
+The payload is the body decoded as the crawler parsed it (a record holds it as received:
+chunked, gzip or brotli); a ``revisit`` record's payload is its original's, read where the
+revisit says (``archive.warc_read``); an original that cannot be read makes the revisit torn.
+
 An article version loses its capture when its ``capture_id`` (the capture that first produced
 it) or its ``last_capture_id`` (the one that last confirmed it) is broken in any of these ways.
 

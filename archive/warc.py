@@ -14,7 +14,7 @@ again, so the file still reads to its end.
 response record's block is the response exactly as the server sent it (status line, headers
 in their order and case, body still chunked and gzip/brotli-coded) and the request record's
 the request exactly as sent. warcio re-serialises the HTTP headers it parses, so they are
-written from the bytes received (``_RawHeaders``). A fetch without recorded bytes (built by
+written from the bytes received (``RawHeaders``). A fetch without recorded bytes (built by
 hand, a test) is written as before: the decoded body, ``Content-Encoding`` and
 ``Transfer-Encoding`` kept under ``X-Archive-Orig-<name>`` (the pywb convention).
 
@@ -23,7 +23,8 @@ hand, a test) is written as before: the decoded body, ``Content-Encoding`` and
 seed's origin, so replay finds the page by the archive's URL and its history is one key.
 
 **Revisits.** A 200 whose payload (``WARC-Payload-Digest``) is the one of the full record the
-store names (``Archive.write_warc``: the page's last 200) is written as a ``revisit`` record,
+store names (``Archive.write_warc``: the page's last 200) is written as a ``revisit`` record
+(where that is smaller than the response record, i.e. all but the tiniest bodies),
 profile identical-payload-digest, with ``WARC-Refers-To``, ``-Target-URI`` and ``-Date`` and
 where the original lies (``archive.warc_read``): headers only, no second copy of the body.
 A 304 is written as the response it is: WARC 1.1 (6.7.2) makes the server-not-modified
@@ -34,13 +35,11 @@ keeps the exchange as received, which replay tools index as a 304 and never serv
 from __future__ import annotations
 
 import datetime as dt
-import http
 import io
 import os
 from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
-from urllib.parse import urlsplit
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
@@ -50,12 +49,17 @@ from warcio.warcwriter import WARCWriter
 
 from archive.errors import StorageError
 from archive.records import Fetch
+from archive.warc_http import (
+    raw_headers,
+    request_headers,
+    request_target,
+    split_head,
+    status_line,
+    stored_http_headers,
+)
 from archive.warc_read import ORIGINAL_FILENAME, ORIGINAL_OFFSET, OriginalRecord, read_payload
 
 __all__ = ["OriginalRecord", "WarcLocation", "WarcWriter", "ensure_writable_dir", "read_payload"]
-
-ORIG_PREFIX = "X-Archive-Orig-"
-_IDENTITY = ("", "identity")
 
 
 class WarcLocation(NamedTuple):
@@ -66,16 +70,6 @@ class WarcLocation(NamedTuple):
     offset: int
     length: int
     revisit: bool = False
-
-
-class _RawHeaders(StatusAndHeaders):
-    """HTTP headers written as they were received: warcio rebuilds its header buffer from
-    the parsed headers before every write (normalising spacing, folding and line ends), so a
-    buffer set from the received bytes is kept instead."""
-
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        if self.headers_buff is None:
-            super().compute_headers_buffer(header_filter)
 
 
 def warc_filename(site_id: str, run_id: int, started_at: dt.datetime) -> str:
@@ -92,27 +86,6 @@ def ensure_writable_dir(path: Path) -> None:
         raise StorageError(f"cannot use WARC dir {path}: {exc.strerror or exc}") from exc
     if not os.access(path, os.W_OK | os.X_OK):
         raise StorageError(f"cannot use WARC dir {path}: not writable")
-
-
-def stored_http_headers(
-    headers: list[tuple[str, str]], payload_length: int
-) -> list[tuple[str, str]]:
-    """The response headers as written to the WARC, consistent with the decoded payload."""
-    out: list[tuple[str, str]] = []
-    for name, value in headers:
-        value = " ".join(str(value).splitlines())  # a stray CR/LF would split the header block
-        lname = name.strip().lower()
-        if lname == "transfer-encoding" or (
-            lname == "content-encoding" and value.strip().lower() not in _IDENTITY
-        ):
-            out.append((ORIG_PREFIX + name, value))
-        elif lname == "content-length":
-            if value.strip() != str(payload_length):
-                out.append((ORIG_PREFIX + name, value))
-        else:
-            out.append((name, value))
-    out.append(("Content-Length", str(payload_length)))
-    return out
 
 
 class WarcWriter:
@@ -153,15 +126,15 @@ class WarcWriter:
         ids = {"WARC-Record-ID": response_id, "WARC-Date": warc_date}
         response = self._response(uri, fetch, ids)
         digest = response.rec_headers.get_header("WARC-Payload-Digest")
-        revisit = (
+        block = self._serialise(response)
+        revisit = False
+        if (
             original is not None
             and fetch.status == 200
-            and bool(digest)
+            and digest
             and digest == original.payload_digest
-        )
-        if revisit:
-            assert original is not None
-            response = self._records.create_revisit_record(
+        ):
+            record = self._records.create_revisit_record(
                 uri,
                 digest,
                 original.target_uri,
@@ -174,13 +147,18 @@ class WarcWriter:
                     ORIGINAL_OFFSET: str(original.offset),
                 },
             )
+            # Only where it saves bytes: a revisit's extra headers outweigh a tiny body
+            # (robots.txt, a short redirect page) compressed whole.
+            short = self._serialise(record)
+            if len(short) < len(block):
+                block, revisit = short, True
         request = self._request(
             uri, fetch, {"WARC-Date": warc_date, "WARC-Concurrent-To": response_id}
         )
         start = self._fh.tell()
         try:
             self._append(self._serialise(request))
-            offset = self._append(self._serialise(response))
+            offset = self._append(block)
         except StorageError:
             self._cut(start)
             raise
@@ -196,7 +174,7 @@ class WarcWriter:
             length=len(fetch.body),
             warc_headers_dict=ids,
             http_headers=StatusAndHeaders(
-                _status_line(fetch.status),
+                status_line(fetch.status),
                 stored_http_headers(fetch.headers, len(fetch.body)),
                 protocol=fetch.protocol,
             ),
@@ -210,8 +188,8 @@ class WarcWriter:
             "request",
             warc_headers_dict=ids,
             http_headers=StatusAndHeaders(
-                f"GET {_request_target(fetch.url)} {fetch.protocol}",
-                _request_headers(fetch),
+                f"GET {request_target(fetch.url)} {fetch.protocol}",
+                request_headers(fetch),
                 is_http_request=True,
             ),
         )
@@ -220,12 +198,8 @@ class WarcWriter:
         self, uri: str, rec_type: str, raw: bytes, ids: dict[str, str]
     ) -> ArcWarcRecord:
         """A request or response record whose block is ``raw``, byte for byte."""
-        head, body = _split_head(raw)
-        parsed = StatusAndHeadersParser([], verify=False).parse(io.BytesIO(head))
-        http_headers = _RawHeaders(
-            parsed.statusline, parsed.headers, protocol=parsed.protocol, total_len=len(head)
-        )
-        http_headers.headers_buff = head
+        head, body = split_head(raw)
+        http_headers = raw_headers(head)
         return self._records.create_warc_record(
             uri,
             rec_type,
@@ -285,38 +259,10 @@ class WarcWriter:
         return self._serialise(self._records.create_warcinfo_record(Path(self.filename).name, info))
 
 
-def _split_head(raw: bytes) -> tuple[bytes, bytes]:
-    """Status line and headers (with the blank line that ends them), then the body."""
-    for end in (b"\r\n\r\n", b"\n\n"):
-        cut = raw.find(end)
-        if cut >= 0:
-            return raw[: cut + len(end)], raw[cut + len(end) :]
-    return raw, b""
-
-
 def _warc_date(fetched_at: dt.datetime) -> str:
     if fetched_at.tzinfo is None:
         raise ValueError(f"naive fetched_at {fetched_at!r}: must be tz-aware UTC")
     return datetime_to_iso_date(fetched_at.astimezone(dt.UTC).replace(tzinfo=None))
-
-
-def _status_line(status: int) -> str:
-    try:
-        return f"{status} {http.HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"
-
-
-def _request_target(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def _request_headers(fetch: Fetch) -> list[tuple[str, str]]:
-    headers = [(n, " ".join(str(v).splitlines())) for n, v in fetch.request_headers]
-    if not any(name.lower() == "host" for name, _ in headers):
-        headers.insert(0, ("Host", urlsplit(fetch.url).netloc))
-    return headers
 
 
 def _version() -> str:
