@@ -96,7 +96,7 @@ def _write_table(
                 writer.write_batch(_record_batch(schema, columns, batch))
                 count += len(batch)
                 batch, chars = [], 0
-        if batch or count == 0:
+        if batch:
             writer.write_batch(_record_batch(schema, columns, batch))
             count += len(batch)
     return count

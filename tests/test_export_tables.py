@@ -245,3 +245,13 @@ def test_since_keeps_clusters_with_a_member_published_since(world, tmp_path: Pat
     assert len(out.read_text(encoding="utf-8").splitlines()) == 2
     export_articles(archive.engine, "jsonl", out, since=dt.date(2024, 5, 2), table="clusters")
     assert out.read_text(encoding="utf-8") == ""
+
+
+def test_an_empty_incremental_export_is_still_read_with_its_columns(world, tmp_path: Path):
+    archive, runs = world
+    counts = write_parquet(archive.engine, tmp_path, changes=Changes(since_run=runs["run4"]))
+    assert counts == {"articles": 0, "versions": 0, "clusters": 0}
+    frame = pd.read_parquet(tmp_path / "versions.parquet")
+    assert (len(frame), list(frame.columns)) == (0, list(field_names("versions")))
+    [(rows,)] = duckdb.sql(f"SELECT count(*) FROM '{tmp_path}/articles.parquet'").fetchall()
+    assert rows == 0
