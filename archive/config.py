@@ -8,6 +8,8 @@
 | GONGHUI_TIMETABLE       | schedules/timetable.toml (shipped)   |
 | GONGHUI_USER_AGENT      | GonghuiArchive/0.1 (...)            |
 | GONGHUI_STORAGE_PATIENCE| 60 (seconds)                         |
+| GONGHUI_BATCH_PAGES     | 50 (pages a crawl commits at once)   |
+| GONGHUI_BATCH_SECONDS   | 2 (the longest a page waits for it)  |
 | GONGHUI_ALERT_URLS      | none (Apprise URLs for the digest)   |
 | GONGHUI_ALERT_CONFIG    | none (an Apprise configuration file) |
 | GONGHUI_DIGEST_CRON     | 30 7 * * * (the timetable's zone)    |
@@ -41,6 +43,11 @@ class Settings:
     # How long a crawl keeps retrying a page through a transient storage fault (a locked or
     # unreachable database) before it stops the site and owes the page to the next run.
     storage_patience: float = 60.0
+    # A crawl stores its pages in batches, one transaction each (archive/store_batch.py): at
+    # most this many pages, none waiting longer than batch_seconds. A kill loses at most the
+    # uncommitted batch, which the interrupted run's next crawl fetches again.
+    batch_pages: int = 50
+    batch_seconds: float = 2.0
     # Where the monitoring digest goes (archive.alerts): Apprise URLs, an Apprise config file,
     # and when the scheduler sends it (cron, in the timetable's time zone).
     alert_urls: tuple[str, ...] = ()
@@ -67,10 +74,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timetable=path("GONGHUI_TIMETABLE", defaults.timetable),
         user_agent=env.get("GONGHUI_USER_AGENT") or defaults.user_agent,
         storage_patience=_seconds(env, "GONGHUI_STORAGE_PATIENCE", defaults.storage_patience),
+        batch_pages=_count(env, "GONGHUI_BATCH_PAGES", defaults.batch_pages),
+        batch_seconds=_seconds(env, "GONGHUI_BATCH_SECONDS", defaults.batch_seconds),
         alert_urls=tuple(env.get("GONGHUI_ALERT_URLS", "").split()),
         alert_config=Path(env["GONGHUI_ALERT_CONFIG"]) if env.get("GONGHUI_ALERT_CONFIG") else None,
         digest_cron=env.get("GONGHUI_DIGEST_CRON") or defaults.digest_cron,
     )
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r}: must be a whole number of at least 1")
+    return int(text)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
