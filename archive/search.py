@@ -85,8 +85,16 @@ def document_tokens(title: str, body: str, source: str | None, script: str | Non
 
 def index_version(session: Session, page_id: int, fields: ArticleFields) -> None:
     """The page's new current version replaces its row in the index (same transaction)."""
-    tokens = document_tokens(fields.hans_title, fields.hans_body, fields.source, fields.script)
-    _write(session.connection(), [(page_id, tokens)])
+    index_many(session.connection(), [(page_id, fields)])
+
+
+def index_many(conn: Connection, versions: Iterable[tuple[int, ArticleFields]]) -> None:
+    """``index_version`` for a batch of (page id, new current version): two statements."""
+    rows = [
+        (page_id, document_tokens(f.hans_title, f.hans_body, f.source, f.script))
+        for page_id, f in versions
+    ]
+    _write(conn, rows)
 
 
 def _write(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
@@ -396,6 +404,7 @@ __all__ = [
     "SearchResult",
     "create",
     "include_name",
+    "index_many",
     "index_version",
     "rebuild",
     "search",
