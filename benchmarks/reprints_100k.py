@@ -331,8 +331,13 @@ def _rows(
     return page, capture, article_text, version
 
 
-def load(engine: Engine, corpus: Corpus, articles: int, workers: int) -> dict[str, Any]:
-    """Bulk-load the synthetic archive and its clusters; figures of the load."""
+def load(
+    engine: Engine, corpus: Corpus, articles: int, workers: int, site_prefix: str = ""
+) -> dict[str, Any]:
+    """Bulk-load the synthetic archive and its clusters; figures of the load.
+
+    ``site_prefix`` goes before every site id (the names stay): benchmarks/growth.py loads the
+    corpus beside the replica sites it then crawls, as sites of their own."""
     t0 = time.perf_counter()
     sites = [load_site(s) for s in corpus.sites]
     with engine.begin() as conn:
@@ -340,9 +345,9 @@ def load(engine: Engine, corpus: Corpus, articles: int, workers: int) -> dict[st
             insert(Site.__table__),
             [
                 {
-                    "id": s.site_id,
+                    "id": site_prefix + s.site_id,
                     "name": s.name,
-                    "base_url": f"http://{s.site_id}.bench.invalid/",
+                    "base_url": f"http://{site_prefix}{s.site_id}.bench.invalid/",
                     "created_at": _EPOCH,
                 }
                 for s in sites
@@ -353,7 +358,7 @@ def load(engine: Engine, corpus: Corpus, articles: int, workers: int) -> dict[st
             [
                 {
                     "id": n + 1,
-                    "site_id": s.site_id,
+                    "site_id": site_prefix + s.site_id,
                     "trigger": "manual",
                     "status": "finished",
                     "started_at": _EPOCH,
@@ -383,7 +388,7 @@ def load(engine: Engine, corpus: Corpus, articles: int, workers: int) -> dict[st
             values[start:stop] = chunk_values
             batches: tuple[list[dict], ...] = ([], [], [], [], [], [])
             for i, site, title, body, source, band_keys in chunk:
-                rows = _rows(i, corpus.sites[site], site + 1, title, body, source)
+                rows = _rows(i, site_prefix + corpus.sites[site], site + 1, title, body, source)
                 for batch, row in zip(batches, rows, strict=False):
                     batch.append(row)
                 keys[i, : len(band_keys)] = band_keys
@@ -562,24 +567,17 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
     engine = make_engine(url)
     corpus = Corpus(seed, articles, kind)
     stats: dict[str, float] = defaultdict(float)
-    find, current_texts, join = reprints.find_reprints, reprints.current_texts, reprints._join
+    find, join = reprints.find_reprints, reprints._join
 
-    def timed_find(*args: Any) -> Any:
+    def timed_find(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
         try:
-            lookup = find(*args)
+            lookup = find(*args, **kwargs)
         finally:
             stats["find"] += time.perf_counter() - t
         stats["candidates"] += lookup.candidates
         stats["verified"] += lookup.verified
         return lookup
-
-    def timed_texts(*args: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return current_texts(*args)
-        finally:
-            stats["texts"] += time.perf_counter() - t
 
     def timed_join(*args: Any) -> int:
         t = time.perf_counter()
@@ -588,11 +586,7 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
         finally:
             stats["join"] += time.perf_counter() - t
 
-    reprints.find_reprints, reprints.current_texts, reprints._join = (  # type: ignore[assignment]
-        timed_find,
-        timed_texts,
-        timed_join,
-    )
+    reprints.find_reprints, reprints._join = timed_find, timed_join  # type: ignore[assignment]
     with Session(engine) as session:
         run = Run(site_id=corpus.sites[0], trigger="manual", status="running", started_at=_now(0))
         session.add(run)
@@ -692,7 +686,6 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
                     "index": t_index,
                     "signature": t_sig,
                     "find": stats["find"] - before.get("find", 0.0),
-                    "texts": stats["texts"] - before.get("texts", 0.0),
                     "verified": stats["verified"] - before.get("verified", 0.0),
                     "join": stats["join"] - before.get("join", 0.0),
                     "candidates": stats["candidates"] - before.get("candidates", 0.0),
@@ -735,14 +728,10 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
         "median_ms_fresh": ms([r["index"] for r in fresh_rows], 50),
         "signature_median_ms": ms([r["signature"] for r in timed], 50),
         "lookup_verify_join_median_ms": ms(rest, 50),
-        # find_reprints: band lookup, signature estimates, exact check of the close ones
+        # find_reprints: band lookup with the page's keys stored, signature estimates, texts
+        # and cluster members of the close ones, their exact check
         "find_median_ms": ms([r["find"] for r in timed], 50),
-        "texts_median_ms": ms([r["texts"] for r in timed], 50),
         "join_median_ms_reprint": ms([r["join"] for r in reprint_rows], 50),
-        # what is left: replacing the page's band keys and signature
-        "store_keys_median_ms": ms(
-            [r["index"] - r["signature"] - r["find"] - r["join"] for r in timed], 50
-        ),
         "candidates_mean": round(statistics.fmean(r["candidates"] for r in timed), 2),
         "verified_mean": round(statistics.fmean(r["verified"] for r in timed), 2),
         "candidates_mean_fresh": round(statistics.fmean(r["candidates"] for r in fresh_rows), 2),
@@ -822,7 +811,6 @@ def update_readme(path: Path, result: dict[str, Any]) -> None:
         ("signature_median_ms", "signature ms"),
         ("find_median_ms", "find ms"),
         ("join_median_ms_reprint", "join ms (reprint)"),
-        ("store_keys_median_ms", "store keys ms"),
         ("candidates_mean", "candidates"),
         ("verified_mean", "checked exactly"),
         ("recall", "reprints found"),
