@@ -38,7 +38,14 @@ from archive.bigrams import bigram_tokens, to_hans
 from archive.errors import DatabaseError, StorageError
 from archive.models import ArticleVersion, Base, Capture, Page, UtcDateTime
 from archive.publish_schema import EXTRA_FOREIGN_KEYS, TABLES, datasette_metadata
-from archive.publish_views import FTS_COLUMNS, FTS_TABLE, VIEWS
+from archive.publish_views import (
+    CURRENT_INDEXES,
+    CURRENT_TABLE,
+    FTS_COLUMNS,
+    FTS_TABLE,
+    VIEWS,
+    current_articles_sql,
+)
 
 BATCH_ROWS = 1000
 # Lookups a datasette user makes (a page's versions, a site's pages, links between tables).
@@ -173,8 +180,10 @@ def _write(
     except DBAPIError as exc:
         url = db.display_url(engine.url)
         raise DatabaseError(f"database error on {url}: {db.short_reason(exc)}") from exc
-    for statement in INDEXES:
+    for statement in (*INDEXES, *current_articles_sql(), *CURRENT_INDEXES):
         conn.execute(statement)
+    columns[CURRENT_TABLE] = [row[1] for row in conn.execute(f"PRAGMA table_info({CURRENT_TABLE})")]
+    counts[CURRENT_TABLE] = conn.execute(f"SELECT count(*) FROM {CURRENT_TABLE}").fetchone()[0]
     for name, (_description, sql, _columns) in VIEWS.items():
         conn.execute(f"CREATE VIEW {name} AS {sql}")
         columns[name] = [row[1] for row in conn.execute(f"PRAGMA table_info({name})")]
@@ -273,9 +282,9 @@ def _index_text(conn: sqlite3.Connection) -> int:
 def _tokens(
     page_id: int,
     title: str,
-    title_hans: str,
+    title_hans: str | None,
     body: str,
-    body_hans: str,
+    body_hans: str | None,
     source: str | None,
     script: str | None,
 ) -> tuple[Any, ...]:
@@ -284,8 +293,8 @@ def _tokens(
     source_hans = to_hans(source) if source and script == "hant" else source
     return (
         page_id,
-        _both(title_hans, title),
-        _both(body_hans, body),
+        _both(title_hans or title, title),
+        _both(body_hans or body, body),
         _both(source_hans, source),
     )
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from archive.publish_views import FTS_DESCRIPTION, FTS_TABLE, SEARCH_DESCRIPTION, SEARCH_SQL, VIEWS
+from archive.publish_views import (
+    CURRENT_DESCRIPTION,
+    CURRENT_DESCRIPTIONS,
+    CURRENT_TABLE,
+    FTS_DESCRIPTION,
+    FTS_TABLE,
+    SEARCH_DESCRIPTION,
+    SEARCH_SQL,
+    VIEWS,
+)
 
 # -- tables: description, then each column's ------------------------------------------------
 
@@ -170,6 +179,10 @@ def datasette_metadata(database: str, columns: dict[str, list[str]]) -> dict[str
         if name in LABEL_COLUMNS:
             entry["label_column"] = LABEL_COLUMNS[name]
         tables[name] = entry
+    tables[CURRENT_TABLE] = {
+        "description": CURRENT_DESCRIPTION,
+        "columns": {col: _describe(col, CURRENT_DESCRIPTIONS) for col in columns[CURRENT_TABLE]},
+    }
     for name, (description, _sql, described) in VIEWS.items():
         tables[name] = {
             "description": description,
@@ -181,7 +194,7 @@ def datasette_metadata(database: str, columns: dict[str, list[str]]) -> dict[str
         sort_desc="published",
         facets=["site_id"],
         # The same words, with a link from the search box to the query that takes a phrase.
-        description_html=html.escape(VIEWS["current_articles"][0]).replace(
+        description_html=html.escape(CURRENT_DESCRIPTION).replace(
             "the search query", '<a href="search">the search query</a>'
         ),
     )
