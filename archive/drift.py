@@ -40,11 +40,18 @@ class DriftSettings:
     @classmethod
     def of(cls, overrides: Mapping[str, Any] | None) -> DriftSettings:
         """The defaults with a seed's ``[monitor]`` values; unknown keys are refused."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(overrides or {}) - set(known)
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides or {}) - known
         if unknown:
             raise ValueError(f"unknown [monitor] keys {sorted(unknown)}; known: {sorted(known)}")
-        return replace(cls(), **dict(overrides or {}))
+        values: dict[str, Any] = {}
+        for key, value in (overrides or {}).items():
+            kind = type(getattr(defaults, key))  # int counts stay ints (TOML may say 2.0)
+            if (kind is int and float(value) != int(value)) or value < (1 if kind is int else 0):
+                raise ValueError(f"[monitor] {key} = {value}: not a valid {kind.__name__}")
+            values[key] = kind(value)
+        return replace(defaults, **values)
 
 
 @dataclass(frozen=True)
