@@ -6,6 +6,7 @@ The crawl: tests/fixtures_wire.py (two nights against fixed bytes: gzip, brotli,
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.db import make_engine
 from archive.store import Archive
+from archive.verify import BrokenCapture, verify
 from tests.fixtures_wire import EDITED, SEED_ORIGIN, UNCHANGED, Nights, html
 from tests.test_crawl import gonghui_argv
 
@@ -127,3 +130,29 @@ def test_an_edited_page_is_stored_whole_again(wire_nights: Nights) -> None:
         kinds += [r.rec_type for offset, r, _ in records(wire) if offset == capture.warc_offset]
     assert kinds == ["response", "response"]
     assert first.payload_sha256 != second.payload_sha256
+
+
+def test_a_revisit_whose_original_is_gone_is_reported_torn(
+    wire_nights: Nights, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warc"
+    shutil.copytree(wire_nights.warc_dir, copy)
+    first = wire_nights.captures(next(iter(UNCHANGED)))[0]
+    (copy / first.warc_filename).unlink()  # night 1's file: the originals
+    engine = make_engine(wire_nights.database_url)
+    try:
+        found = list(verify(engine, copy, site_id="wire"))
+    finally:
+        engine.dispose()
+    broken = {b.url: b for b in found if isinstance(b, BrokenCapture)}
+    night2 = wire_nights.warc_files()[1]
+    revisits = {
+        r.rec_headers.get_header("WARC-Target-URI").removeprefix(SEED_ORIGIN)
+        for _, r, _ in records(night2)
+        if r.rec_type == "revisit"
+    }
+    assert set(UNCHANGED) <= revisits
+    torn = {url.split("/", 3)[3] for url, b in broken.items() if b.problem == "torn"}
+    assert {"/" + path for path in torn} == revisits
+    assert all("its original" in b.detail for b in broken.values() if b.problem == "torn")
+    assert found[-1].torn == len(revisits) and found[-1].missing > len(UNCHANGED)
