@@ -3,9 +3,10 @@
 ``publish_sqlite(engine, out_path)`` reads the live archive (SQLite or PostgreSQL; it only
 reads) and writes a new SQLite file: the archive's public tables with their foreign keys
 declared (``reprint_cluster.original_page_id`` too), JSON columns as readable UTF-8 JSON
-(``["座谈会现场"]``, not ``\\u5ea7...``), timestamps as ISO 8601 UTC text, the views people ask
-for (``current_articles``, ``changes``, ``removals``, ``reprints``), a full-text index that
-finds two-character Chinese words, and next to it ``<name>.metadata.json``, datasette's
+(``["座谈会现场"]``, not ``\\u5ea7...``), timestamps as ISO 8601 UTC text, what people ask
+for (the table ``current_articles``, the views ``changes``, ``removals``, ``reprints``:
+``archive.publish_views``), a full-text index that finds two-character Chinese words, and
+next to it ``<name>.metadata.json``, datasette's
 metadata describing every table, view and column (``archive.publish_schema``). Internal
 tables (MinHash signatures, LSH band keys, owed pages, leases, Alembic's version) are left out.
 
@@ -15,8 +16,8 @@ until the new one replaces it.
 
 ``since_run`` / ``changed_since`` publish only what changed: the article versions made by
 runs after ``since_run`` or first seen on or after ``changed_since`` (both: both), with their
-pages, texts, captures, runs and reprint clusters; views then read "current" as the newest
-version in the file.
+pages, texts, captures, runs and reprint clusters; ``current_articles`` then holds the newest
+version of each page in the file.
 """
 
 from __future__ import annotations
