@@ -10,8 +10,6 @@ apply it once. Upgrading procrastinate later follows its own migration notes.
 
 from __future__ import annotations
 
-import functools
-
 import procrastinate
 import psycopg
 
@@ -25,21 +23,33 @@ APPLICATION_NAME = "gonghui-jobs"  # on every queue connection (pg_stat_activity
 _SCHEMA_LOCK = 0x676F6E67  # pg_advisory_xact_lock key while the schema is applied
 
 
-@functools.cache
+_app: procrastinate.App | None = None
+_queue: QueueSettings | None = None
+
+
 def make_app(queue: QueueSettings) -> procrastinate.App:
-    """An App (not yet opened). Procrastinate's pool checks each connection before lending
-    it, so a restarted PostgreSQL costs a reconnect rather than a failed job. One per process
-    and queue: the tasks of the blueprint can be bound to one App only; it can be opened and
-    closed again."""
+    """The process's App (not yet opened) on ``queue``. Procrastinate's pool checks each
+    connection before lending it, so a restarted PostgreSQL costs a reconnect rather than a
+    failed job. One App per process: a blueprint's tasks can be bound to one App only, so
+    another queue (a test's next database) swaps the App's connector (as procrastinate's
+    ``replace_connector`` does); an App can be opened and closed again."""
+    global _app, _queue
+    if _app is not None and queue == _queue:
+        return _app
     connector = procrastinate.PsycopgConnector(
         conninfo=queue.conninfo,
         min_size=1,
         max_size=queue.pool_size,
         kwargs={"application_name": APPLICATION_NAME},
     )
-    app = procrastinate.App(connector=connector)
-    app.add_tasks_from(blueprint, namespace=NAMESPACE)
-    return app
+    if _app is None:
+        _app = procrastinate.App(connector=connector)
+        _app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    else:
+        _app.connector = connector
+        _app.job_manager.connector = connector
+    _queue = queue
+    return _app
 
 
 def ensure_schema(queue: QueueSettings) -> bool:
