@@ -7,6 +7,7 @@
 - ``defer``: what ``gonghui enqueue`` and ``gonghui schedule --defer`` queue (lock per host).
 - ``worker``: ``gonghui worker``: procrastinate's worker plus the stalled-job reaper.
 - ``listing``: ``gonghui jobs``.
+- ``scheduling``: ``gonghui schedule --defer`` (the APScheduler timetable, deferring jobs).
 
 The package imports archive/ (to read the run a crawl opened), never Scrapy or crawler/ code
 beyond the seed files; crawls run as ``gonghui crawl`` subprocesses.
