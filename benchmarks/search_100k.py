@@ -37,7 +37,7 @@ from sqlalchemy import func, or_, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive import search
+from archive import search, search_query
 from archive.db import make_engine, migrate
 from archive.models import ArticleText, ArticleVersion
 from benchmarks.reprints_100k import Corpus, _pg_database, load
@@ -45,24 +45,24 @@ from benchmarks.reprints_100k import Corpus, _pg_database, load
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
 
 
-def queries(corpus: Corpus, count: int, seed: int) -> list[tuple[str, search.SearchFilters]]:
+def queries(corpus: Corpus, count: int, seed: int) -> list[tuple[str, search_query.SearchFilters]]:
     rng = random.Random(f"{seed}/queries")
     runs = [run for s in corpus.sentences for run in _CJK_RUN.findall(s)]
-    out: list[tuple[str, search.SearchFilters]] = []
+    out: list[tuple[str, search_query.SearchFilters]] = []
     for k in range(count):
         run = rng.choice(runs)
         at = rng.randrange(len(run) - 3)
         kind = k % 4
         if kind == 0:
-            out.append((run[at : at + 2], search.SearchFilters()))
+            out.append((run[at : at + 2], search_query.SearchFilters()))
         elif kind == 1:
-            out.append((run[at : at + 4], search.SearchFilters()))
+            out.append((run[at : at + 4], search_query.SearchFilters()))
         elif kind == 2:
             other = rng.choice(runs)
-            out.append((f"{run[at : at + 2]} {other[:2]}", search.SearchFilters()))
+            out.append((f"{run[at : at + 2]} {other[:2]}", search_query.SearchFilters()))
         else:
             site = rng.choice(corpus.sites)
-            out.append((run[at : at + 2], search.SearchFilters(site_id=site)))
+            out.append((run[at : at + 2], search_query.SearchFilters(site_id=site)))
     return out
 
 
@@ -80,10 +80,10 @@ def measure(url: str, corpus: Corpus, count: int, seed: int) -> dict[str, Any]:
     asked = queries(corpus, count, seed)
     timings, found = [], []
     with engine.connect() as conn:
-        search.search(conn, "工会")  # warm the caches and OpenCC once
+        search_query.search(conn, "工会")  # warm the caches and OpenCC once
         for query, filters in asked:
             t0 = time.perf_counter()
-            result = search.search(conn, query, filters)
+            result = search_query.search(conn, query, filters)
             timings.append(time.perf_counter() - t0)
             found.append(result.total)
         words = [q for q, f in asked if len(q) == 2 and f.site_id is None][:20]

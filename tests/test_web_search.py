@@ -11,8 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 
-from archive import db, search
-from archive.search import SearchFilters
+from archive import db, search, search_query
+from archive.search_query import SearchFilters
 from tests.fixtures_db import T0, make_fetch, make_fields
 
 URL = "http://www.acftu.org/xwdt/202405/t20240501_{}.html"
@@ -31,7 +31,7 @@ def _store(archive, run_id, n, at=T0, **fields):
 
 def _found(archive, query, **filters):
     with archive.engine.connect() as conn:
-        result = search.search(conn, query, SearchFilters(**filters))
+        result = search_query.search(conn, query, SearchFilters(**filters))
     return {hit.page_id for hit in result.hits}
 
 
@@ -77,7 +77,7 @@ def test_filters_and_a_zh_hant_page_found_by_zh_hans_words(archive, run_id):
     assert _found(archive, "劳模", reprinted=False) == {old, hant}
     assert _found(archive, "劳模", reprinted=True) == set()
     with archive.engine.connect() as conn:
-        (hit,) = search.search(conn, "职工书屋").hits
+        (hit,) = search_query.search(conn, "职工书屋").hits
     assert hit.page_id == hant
     assert ("职工书屋", True) in hit.snippet  # marked in the zh-Hans reading it matched
 
@@ -96,5 +96,5 @@ def test_migration_0007_indexes_an_archive_made_before_it(archive, run_id, datab
 
 
 def test_snippets_are_parts_for_the_template_to_escape():
-    parts = search.snippet("<b>工会</b>召开会议", None, ["工会"])
+    parts = search_query.snippet("<b>工会</b>召开会议", None, ["工会"])
     assert parts == [("<b>", False), ("工会", True), ("</b>召开会议", False)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, url_for
 
-from archive.search import SearchFilters, search
+from archive.search_query import SearchFilters, search
 from archive.views_sites import site_ids
 from web.app import connect, respond
 from web.params import date_arg, int_arg, str_arg, tristate_arg
