@@ -11,8 +11,9 @@ metadata describing every table, view and column (``archive.publish_schema``). I
 tables (MinHash signatures, LSH band keys, owed pages, leases, Alembic's version) are left out.
 
 Both files are written under temporary names beside their targets and renamed into place at
-the end: a failed publication never leaves half a file, and an old publication stays whole
-until the new one replaces it.
+the end (``archive.export_target.staged``, as every export): a failed publication never leaves
+half a file, and an old publication stays whole until the new one replaces it. A target that
+is not a regular file (a folder, FIFO, device or symlink) is refused and left as it is.
 
 ``since_run`` / ``changed_since`` publish only what changed: the article versions made by
 runs after ``since_run`` or first seen on or after ``changed_since`` (both: both), with their
@@ -24,9 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from sqlalchemy.types import BigInteger, Integer, LargeBinary, SmallInteger
 from archive import db
 from archive.bigrams import bigram_tokens, to_hans
 from archive.errors import DatabaseError, StorageError
+from archive.export_target import staged
 from archive.models import ArticleVersion, Base, Capture, Page, UtcDateTime
 from archive.publish_schema import EXTRA_FOREIGN_KEYS, TABLES, datasette_metadata
 from archive.publish_views import (
@@ -73,34 +73,17 @@ def publish_sqlite(
     Raises StorageError (unwritable target) or DatabaseError, each with a one-line message.
     """
     out = Path(out_path)
-    _check_target(out)
-    meta_path = metadata_path(out)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.part")
-    meta_tmp = meta_path.with_name(f".{meta_path.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        conn = sqlite3.connect(tmp)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
-    try:
+    with staged([out, metadata_path(out)]) as (tmp, meta_tmp):
         try:
-            counts, columns = _write(engine, conn, _selection(since_run, changed_since))
-        finally:
-            conn.close()
+            conn = sqlite3.connect(tmp)
+            try:
+                counts, columns = _write(engine, conn, _selection(since_run, changed_since))
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write {out}: {exc}") from exc
         meta = datasette_metadata(out.stem, columns)
         meta_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        for path in (tmp, meta_tmp):
-            with open(path, "rb") as done:
-                os.fsync(done.fileno())
-        _check_target(out)  # again: something may have appeared there meanwhile
-        os.replace(tmp, out)
-        os.replace(meta_tmp, meta_path)
-    except OSError as exc:
-        raise StorageError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-        meta_tmp.unlink(missing_ok=True)
     counts["bytes"] = out.stat().st_size
     return counts
 
@@ -109,15 +92,6 @@ def metadata_path(out: Path) -> Path:
     """``public.sqlite3`` -> ``public.metadata.json`` (datasette names the database
     ``public`` after the file's stem; the metadata's database key is that stem)."""
     return out.with_name(f"{out.stem}.metadata.json")
-
-
-def _check_target(out: Path) -> None:
-    """Only a missing or regular file is replaced (never a device, FIFO, folder or symlink)."""
-    if not out.parent.is_dir():
-        raise StorageError(f"cannot write {out}: folder {out.parent} does not exist")
-    for path in (out, metadata_path(out)):
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise StorageError(f"cannot write {path}: it is not a regular file")
 
 
 # -- what to publish ---------------------------------------------------------------------------

@@ -289,8 +289,12 @@ def test_a_failed_publication_leaves_the_old_file_whole(published, tmp_path):
         publish_sqlite(empty, old)
     assert old.read_bytes() == before
     assert not list(published["folder"].glob(".*.part"))
-    with pytest.raises(StorageError, match="not a regular file"):
-        publish_sqlite(empty, tmp_path)  # a folder
+    with pytest.raises(StorageError, match="it is a folder"):
+        publish_sqlite(empty, tmp_path)
+    (tmp_path / "link.sqlite3").symlink_to(old)
+    with pytest.raises(StorageError, match="it is a symlink"):
+        publish_sqlite(empty, tmp_path / "link.sqlite3")
+    assert old.read_bytes() == before  # the file the link points to is untouched too
     with pytest.raises(StorageError, match="does not exist"):
         publish_sqlite(empty, tmp_path / "missing" / "x.sqlite3")
 
