@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from archive.bigrams import fts5_query
+from archive.db import make_engine
 from archive.errors import DatabaseError, StorageError
 from archive.export_schema import field_names
 from archive.publish import publish_sqlite
@@ -274,6 +275,16 @@ def test_since_run_publishes_only_what_later_runs_changed(published):
     finally:
         conn.close()
     assert published["since"]["article_version"] == 3
+
+
+def test_changed_since_publishes_the_versions_first_seen_from_then(published, tmp_path):
+    engine = make_engine(published["url"])
+    try:
+        since = T0 + dt.timedelta(hours=12)  # between day 0 and day 1
+        counts = publish_sqlite(engine, tmp_path / "day1.sqlite3", changed_since=since)
+    finally:
+        engine.dispose()
+    assert counts["article_version"] == 3 and counts["current_articles"] == 3
 
 
 # -- failures leave nothing half-written ---------------------------------------------------------
