@@ -24,7 +24,9 @@ import re
 __all__ = ["bigram_tokens", "fts5_query", "query_terms", "to_hans"]
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_TOKEN = re.compile(f"([{_CJK}]+)|([^\\W_]+)")
+# A CJK run, or a word of letters and digits that holds no CJK character (``\w`` alone would
+# run on from ``2024`` into ``年5月召开``).
+_TOKEN = re.compile(f"([{_CJK}]+)|((?:(?![{_CJK}])[^\\W_])+)")
 
 
 def _run_tokens(run: str) -> list[str]:

@@ -8,7 +8,12 @@ import pytest
 
 from archive.bigrams import bigram_tokens, fts5_query, to_hans
 
-PAGES = ["西宁市总工会召开劳动模范表彰大会", "勞動模範 Workers Union 2026", "会"]
+PAGES = [
+    "西宁市总工会召开劳动模范表彰大会",
+    "勞動模範 Workers Union 2026",
+    "会",
+    "第3届劳模表彰大会在2024年5月召开",
+]
 
 
 @pytest.fixture()
@@ -26,9 +31,12 @@ def index() -> sqlite3.Connection:
         ("工会", [1]),  # a word inside a run of nine characters
         ("劳动模范", [1, 2]),  # the zh-Hant page found by its zh-Hans reading
         ("勞動模範", [1, 2]),  # and by a zh-Hant query
-        ("会", [1, 3]),  # one character: the end of a run as well
+        ("会", [1, 3, 4]),  # one character: the end of a run as well
         ("union", [2]),
-        ("劳模", []),  # characters that do not stand together are not a match
+        ("劳模", [4]),  # after a digit: a run of its own
+        ("召开", [1, 4]),
+        ("模表", [4]),
+        ("劳动模", [1, 2]),
         ("工会 union", []),  # terms are ANDed
     ],
 )
