@@ -66,15 +66,6 @@ def open_findings(session: Session, site_id: str | None = None) -> list[Finding]
     return sorted(found, key=lambda f: (f.notified_at is not None, -f.id))
 
 
-def closed_since(session: Session, since: dt.datetime) -> list[Finding]:
-    """Findings closed at or after ``since``, newest first."""
-    return list(
-        session.scalars(
-            select(Finding).where(Finding.closed_at >= since).order_by(Finding.id.desc())
-        )
-    )
-
-
 def exit_code(findings: list[Finding]) -> int:
     """0 when nothing is open, 1 when only warnings are, 2 when anything critical is."""
     return max((SEVERITY_EXIT.get(f.severity, 1) for f in findings), default=0)
