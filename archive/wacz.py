@@ -25,14 +25,17 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
+from archive.errors import StorageError
 from archive.models import ArticleText, ArticleVersion, Capture, Page
 from archive.warc_read import ORIGINAL_FILENAME
 
@@ -64,6 +67,20 @@ def write_wacz(
     names = _member_names(sorted(files))
     index = sorted(line for name, member in names.items() for line in _cdxj(warc_dir, name, member))
     out_path = Path(out_path)
+    try:
+        return _write(warc_dir, out_path, names, index, pages, site)
+    except OSError as exc:
+        raise StorageError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
+
+
+def _write(
+    warc_dir: Path,
+    out_path: Path,
+    names: dict[str, str],
+    index: list[str],
+    pages: list[dict[str, Any]],
+    site: str | None,
+) -> dict[str, Any]:
     with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as wacz:
         for name, member in names.items():
             wacz.write(warc_dir / name, f"archive/{member}", compress_type=zipfile.ZIP_STORED)
@@ -97,15 +114,29 @@ def _filters(
     if changed_since is not None:
         if not isinstance(changed_since, dt.datetime):
             changed_since = dt.datetime.combine(changed_since, dt.time(), dt.UTC)
+        elif changed_since.tzinfo is None:  # a naive time is UTC, as the archive keeps it
+            changed_since = changed_since.replace(tzinfo=dt.UTC)
         filters.append(Capture.fetched_at >= changed_since)
     return filters
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[BinaryIO]:
+    """A WARC file open for reading; StorageError (one line) when it is missing or torn."""
+    try:
+        with open(path, "rb") as fh:
+            yield fh
+    except OSError as exc:
+        raise StorageError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
+    except ArchiveLoadFailed as exc:
+        raise StorageError(f"cannot read WARC file {path}: {exc}") from exc
 
 
 def _originals(warc_dir: Path, files: set[str]) -> set[str]:
     """The files that revisit records in ``files`` refer to, so replay finds their payloads."""
     found: set[str] = set()
     for name in files:
-        with open(warc_dir / name, "rb") as fh:
+        with _reading(warc_dir / name) as fh:
             for record in ArchiveIterator(fh):
                 if record.rec_type == "revisit":
                     original = record.rec_headers.get_header(ORIGINAL_FILENAME)
@@ -154,7 +185,7 @@ def _pages(conn: Any, filters: list[Any]) -> Iterator[dict[str, Any]]:
 
 def _cdxj(warc_dir: Path, name: str, member: str) -> Iterator[str]:
     """CDXJ lines (pywb's format) of the response and revisit records of one WARC file."""
-    with open(warc_dir / name, "rb") as fh:
+    with _reading(warc_dir / name) as fh:
         records = ArchiveIterator(fh)
         for record in records:
             if record.rec_type not in ("response", "revisit"):

@@ -4,12 +4,15 @@ WACZ 1.1.1 that py-wacz's own `wacz validate` accepts, with our pages and a CDXJ
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from archive.db import make_engine
+from archive.errors import StorageError
 from archive.wacz import surt, write_wacz
 from tests.fixtures_wire import EDITED, SEED_ORIGIN, UNCHANGED, Nights
 from tests.pywb_venv import tool
@@ -58,3 +61,17 @@ def test_the_wacz_validates_and_carries_our_pages(wire_nights: Nights) -> None:
 def test_surt_is_pywb_s_key() -> None:
     assert surt("http://www.Wire-Test.cn/a/1.html?b=2&a=1") == "cn,wire-test)/a/1.html?a=1&b=2"
     assert surt("http://127.0.0.1:8601/") == "1,0,0,127:8601)/"
+
+
+def test_a_missing_warc_file_is_one_storage_error(wire_nights: Nights, tmp_path: Path) -> None:
+    copy = tmp_path / "warc"
+    shutil.copytree(wire_nights.warc_dir, copy)
+    gone = wire_nights.warc_files()[1].relative_to(wire_nights.warc_dir)
+    (copy / gone).unlink()
+    engine = make_engine(wire_nights.database_url)
+    try:
+        with pytest.raises(StorageError, match=r"cannot read WARC file .*run2") as caught:
+            write_wacz(engine, copy, tmp_path / "out.wacz", since_run=2)
+    finally:
+        engine.dispose()
+    assert "\n" not in str(caught.value)
