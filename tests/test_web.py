@@ -142,11 +142,14 @@ def test_search_finds_every_article_holding_a_two_character_word(served, db, pag
 def test_a_zh_hans_query_finds_the_mirrors_zh_hant_copy(served, db, page):
     mirrored = [v for v in _current(db).values() if v.script == "hant" and v.body_hans]
     assert mirrored
-    version = mirrored[0]
-    # four characters of the zh-Hans reading that the zh-Hant text as published never holds
-    hans = re.sub(r"[^\u4e00-\u9fff]", "", version.body_hans)
+    version = min(mirrored, key=lambda v: v.page_id)
+    # four characters standing together in the zh-Hans reading, never in the zh-Hant text
+    runs = re.findall(r"[\u4e00-\u9fff]{4,}", version.body_hans)
     phrase = next(
-        hans[i : i + 4] for i in range(len(hans) - 3) if hans[i : i + 4] not in version.body
+        run[i : i + 4]
+        for run in runs
+        for i in range(len(run) - 3)
+        if run[i : i + 4] not in version.body
     )
     page.goto(served.url + "/search?q=" + urllib.parse.quote(phrase))
     links = page.locator("li.hit a.title")
