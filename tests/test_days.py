@@ -256,3 +256,15 @@ def test_the_export_carries_cluster_ids_removals_and_change_classes(
             state.removal is None
         )
         assert row["change_class"] == state.versions[-1]
+
+
+def test_no_monitoring_finding_across_the_normal_days(days, module_database_url):
+    # Every run of every day got its coverage row, and no drift rule fired (issue 17).
+    from archive.models_monitor import Finding, RunCoverage
+
+    engine = make_engine(module_database_url)
+    with Session(engine) as session:
+        runs = session.scalars(select(Run.id)).all()
+        assert sorted(session.scalars(select(RunCoverage.run_id))) == sorted(runs)
+        assert [(f.site_id, f.message) for f in session.scalars(select(Finding))] == []
+    engine.dispose()
