@@ -760,15 +760,21 @@ def _db_size(engine: Engine) -> dict[str, Any]:
         if conn.dialect.name == "postgresql":
             db = conn.scalar(text("SELECT pg_database_size(current_database())"))
             bands = conn.scalar(text("SELECT pg_total_relation_size('lsh_band')"))
-        else:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            page_size = conn.exec_driver_sql("PRAGMA page_size").scalar()
-            db = conn.exec_driver_sql("PRAGMA page_count").scalar() * page_size
+    if engine.dialect.name == "sqlite":
+        # A connection of its own: the engine's connections begin a transaction on connect,
+        # and a checkpoint inside one fails ("database table is locked").
+        import sqlite3
+
+        engine.dispose()
+        with sqlite3.connect(engine.url.database or "") as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+            db = raw.execute("PRAGMA page_count").fetchone()[0] * page_size
             try:
-                bands = conn.exec_driver_sql(
-                    "SELECT SUM(pgsize) FROM dbstat WHERE tbl_name = 'lsh_band'"
-                ).scalar()
-            except Exception:  # SQLite built without dbstat
+                bands = raw.execute(
+                    "SELECT SUM(pgsize) FROM dbstat WHERE name = 'lsh_band'"
+                ).fetchone()[0]
+            except sqlite3.Error:  # SQLite built without dbstat
                 bands = None
     return {
         "lsh_band_rows": rows,
