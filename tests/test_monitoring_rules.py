@@ -121,3 +121,47 @@ def test_health_on_a_missing_archive_is_one_error_line_exit_3(tmp_path):
     assert result.exit_code == 3
     assert result.output.startswith("error: ") and "Traceback" not in result.output
     assert not (tmp_path / "nope.sqlite3").exists()
+
+
+def test_the_scheduler_sends_the_morning_digest_to_the_configured_channel(site, database_url):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from archive.config import Settings
+    from schedules.digest import add_digest_job, send_digest
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        url = f"json://127.0.0.1:{hook.server_port}/hook"
+        settings = Settings(database_url=database_url, alert_urls=(url,))
+        scheduler = BackgroundScheduler()
+        assert not add_digest_job(scheduler, Settings(database_url=database_url), ZoneInfo("UTC"))
+        assert add_digest_job(scheduler, settings, ZoneInfo("Asia/Shanghai"))
+        assert [job.id for job in scheduler.get_jobs()] == ["digest"]
+        send_digest(settings)  # nothing open: nothing sent
+        _night(site, 1)
+        _night(site, 2, status="failed")
+        send_digest(settings)
+        (digest,) = received
+        assert digest["title"] == "Gonghui Archive: 1 open finding on 1 site (1 new, 1 critical)"
+        assert digest["message"].startswith(f"NEW [critical] {SITE}: crawl failed: down")
+    finally:
+        hook.shutdown()
+        hook.server_close()
