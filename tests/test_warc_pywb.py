@@ -24,7 +24,13 @@ import pytest
 from tests.fixtures_wire import EDITED, SEED_ORIGIN, UNCHANGED, Nights, html
 from tests.pywb_venv import tool
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wire_nights")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("wire_nights"),
+    # Replay reads the WARC files only; the database behind them is tested by test_warc_raw
+    # on both backends, so one backend's files are enough here.
+    pytest.mark.parametrize("wire_nights", ["sqlite"], indirect=True),
+]
 
 
 def free_port() -> int:
