@@ -34,14 +34,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import secrets
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -52,133 +50,50 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 from crawl_world import Launcher, crawl_argv, relaxed_seeds  # noqa: E402
+from growth_archives import PREFIX, PostgresArchives, SQLiteArchives  # noqa: E402
 
 ARMS = ("empty", "100k")
-PREFIX = "old-"  # the loaded corpus's sites: the replica's ids with this in front
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
-class SQLiteArchives:
-    """The templates as files; a round's archive is a copy."""
-
-    name = "SQLite"
-
-    def __init__(self, work: Path) -> None:
-        self.work = work
-
-    def template(self, arm: str) -> str:
-        return f"sqlite:///{self.work / f'{arm}.sqlite3'}"
-
-    def fresh(self, arm: str, work: Path) -> str:
-        shutil.copyfile(self.work / f"{arm}.sqlite3", work / "archive.sqlite3")
-        return f"sqlite:///{work / 'archive.sqlite3'}"
-
-    def done(self, url: str) -> None:
-        Path(url.removeprefix("sqlite:///")).unlink()
-
-    def server_cpu(self, url: str) -> BackendCPU | None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-class PostgresArchives:
-    """The templates as databases; a round's archive is ``CREATE DATABASE ... TEMPLATE``."""
-
-    name = "PostgreSQL"
-
-    def __init__(self, url: str) -> None:
-        from archive.db import normalise_url
-
-        self.base = normalise_url(url)
-        self.admin = self.base.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.prefix = f"gonghui_growth_{secrets.token_hex(4)}"
-        self.made: list[str] = []
-        self.count = 0
-
-    def _create(self, name: str, template: str | None = None) -> str:
-        import psycopg
-
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            suffix = f' TEMPLATE "{template}"' if template else ""
-            conn.execute(f'CREATE DATABASE "{name}"{suffix}')
-        self.made.append(name)
-        return self.base.set(database=name).render_as_string(hide_password=False)
-
-    def template(self, arm: str) -> str:
-        return self._create(f"{self.prefix}_{arm}")
-
-    def fresh(self, arm: str, work: Path) -> str:
-        self.count += 1
-        return self._create(f"{self.prefix}_{self.count}", f"{self.prefix}_{arm}")
-
-    def done(self, url: str) -> None:
-        self._drop(url.rsplit("/", 1)[1])
-
-    def _drop(self, name: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.made.remove(name)
-
-    def server_cpu(self, url: str) -> BackendCPU:
-        return BackendCPU(self.admin, url.rsplit("/", 1)[1])
-
-    def close(self) -> None:
-        for name in list(self.made):
-            self._drop(name)
-
-
-class BackendCPU(threading.Thread):
-    """CPU seconds of the client backends connected to one database, sampled from /proc."""
-
-    def __init__(self, admin_dsn: str, database: str, interval: float = 0.1) -> None:
-        super().__init__(daemon=True)
-        self.dsn, self.database, self.interval = admin_dsn, database, interval
-        self.ticks: dict[int, int] = {}
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        import psycopg
-
-        query = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            while not self.halt.wait(self.interval):
-                for (pid,) in conn.execute(query, (self.database,)).fetchall():
-                    try:
-                        stat = Path(f"/proc/{pid}/stat").read_text()
-                    except OSError:
-                        continue  # gone since the query
-                    fields = stat.rsplit(")", 1)[1].split()
-                    self.ticks[pid] = max(self.ticks.get(pid, 0), int(fields[11]) + int(fields[12]))
-
-    def stop(self) -> float:
-        self.halt.set()
-        self.join()
-        return sum(self.ticks.values()) / _TICK
-
-
-def prepare(archives: Any, corpus_articles: int, seed: int) -> dict[str, Any]:
-    """Make both templates: migrated, and migrated + the loaded corpus; figures of the load."""
+def prepare(backends: list[Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Make the templates: migrated (empty); migrated + the corpus (100k), loaded on SQLite by
+    reprints_100k's loader (or copied from ``--corpus-file``), copied into PostgreSQL."""
+    from growth_archives import adopt, copy_to_postgres
     from reprints_100k import Corpus, load
 
     from archive.db import make_engine, migrate
 
+    started = time.monotonic()
+    sqlite_archives, *others = backends
+    for b in backends:
+        migrate(b.template("empty"))
+    url = sqlite_archives.template("100k")
+    path = Path(url.removeprefix("sqlite:///"))
     figures: dict[str, Any] = {}
-    for arm in ARMS:
-        url = archives.template(arm)
+    if args.corpus_file:
+        shutil.copyfile(args.corpus_file, path)
         migrate(url)
-        if arm == "100k":
-            engine = make_engine(url)
-            corpus = Corpus(seed, corpus_articles, "clauses")
-            loaded = load(engine, corpus, corpus_articles, os.cpu_count() or 1, PREFIX)
-            engine.dispose()
-            if url.startswith("sqlite:///"):  # everything into the file that is copied
-                with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            figures = {"load_s": loaded["load_s"], "clusters_loaded": loaded["clusters_loaded"]}
+        adopt(path)
+    else:
+        migrate(url)
+        engine = make_engine(url)
+        corpus = Corpus(args.seed, args.corpus, "clauses")
+        loaded = load(engine, corpus, args.corpus, os.cpu_count() or 1, PREFIX)
+        engine.dispose()
+        figures["clusters_loaded"] = loaded["clusters_loaded"]
+    with sqlite3.connect(path) as conn:  # everything into the file that is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        figures["corpus_pages"] = conn.execute(
+            "SELECT count(*) FROM page WHERE site_id LIKE ?", (f"{PREFIX}%",)
+        ).fetchone()[0]
+        figures["corpus_lsh_band_rows"] = conn.execute("SELECT count(*) FROM lsh_band").fetchone()[
+            0
+        ]
+    for b in others:
+        pg_url = b.template("100k")
+        migrate(pg_url)
+        copy_to_postgres(path, b.dsn(pg_url))
+    figures["prepare_s"] = round(time.monotonic() - started, 1)
     return figures
 
 
@@ -243,7 +158,7 @@ def run(args: argparse.Namespace, launcher: Launcher, work: Path) -> dict[str, A
     if args.database:
         backends.append(PostgresArchives(args.database))
     try:
-        loads = {b.name: prepare(b, args.corpus, args.seed) for b in backends}
+        corpus = prepare(backends, args)
         world = build_world(args.articles_per_site, args.seed)
         pages = {s: render_site(site) for s, site in world.sites.items()}
         relaxed_seeds(work / "seeds", args.concurrency)
@@ -266,7 +181,7 @@ def run(args: argparse.Namespace, launcher: Launcher, work: Path) -> dict[str, A
             for key in ("cpu_ms_per_article", "total_ms_per_article", "wall_s")
             if med["empty"].get(key)
         }
-        backends_out[name] = {"medians": med, "ratio_100k_over_empty": ratio, **loads[name]}
+        backends_out[name] = {"medians": med, "ratio_100k_over_empty": ratio}
     return {
         "date": dt.date.today().isoformat(),
         "articles_per_site": args.articles_per_site,
@@ -274,6 +189,8 @@ def run(args: argparse.Namespace, launcher: Launcher, work: Path) -> dict[str, A
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "cpus": os.cpu_count(),
+        "corpus_file": str(args.corpus_file) if args.corpus_file else None,
+        **corpus,
         "backends": backends_out,
         "runs": runs,
         "total_s": round(time.monotonic() - started, 1),
@@ -295,6 +212,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per site")
+    parser.add_argument(
+        "--corpus-file",
+        type=Path,
+        help="an SQLite archive reprints_100k.py loaded (a copy is used; default: load one)",
+    )
     parser.add_argument("--database", help="also on PostgreSQL: a server URL")
     parser.add_argument("--readme", type=Path, help="rewrite this README's growth section")
     args = parser.parse_args()
