@@ -25,15 +25,25 @@ from tests.fixtures_db import make_fetch, make_fields
 SITE = "qhzgh"
 
 
-def _night(archive: Archive, n: int, *, status: str = "finished", source: bool = True, **monitor):
+def _night(
+    archive: Archive,
+    n: int,
+    *,
+    status: str = "finished",
+    source: bool = True,
+    articles: int = 3,
+    words: int = 40,
+    figures: dict | None = None,
+    **monitor,
+):
     """One run of the site archiving three fresh articles (with or without 来源); three are
     enough to judge shares with ``min_articles = 3``."""
     run_id = archive.start_run(SITE)
     at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC) + dt.timedelta(days=n)
-    for i in range(3 if status == "finished" else 0):
+    for i in range(articles if status == "finished" else 0):
         url = f"http://127.0.0.1:8601/html/gzdt/2026120{n}/{i}.html"
         capture = archive.record_capture(run_id, SITE, make_fetch(url, at=at))
-        body = f"第{n}夜第{i}篇。" + "职工" * 40
+        body = f"第{n}夜第{i}篇。" + "职工" * words
         archive.record_article(
             capture, make_fields(body=body, source="工人日报" if source else None)
         )
@@ -42,6 +52,7 @@ def _night(archive: Archive, n: int, *, status: str = "finished", source: bool =
         status,
         RunCounts(),
         None if status == "finished" else "down",
+        figures=figures,
         monitor={"min_articles": 3, **monitor},
     )
     return run_id
@@ -76,6 +87,26 @@ def test_a_missing_field_is_raised_once_kept_while_it_lasts_and_closed_on_recove
         assert (finding.was, finding.now) == ("100%", "0%")
         assert finding.message.startswith(f"{SITE}: no 来源 on 3 of 3 articles (was 100%)")
         assert session.get(RunCoverage, recovered).with_source == 3
+
+
+def test_empty_lists_short_bodies_the_fallback_and_zero_articles_each_raise_their_rule(site):
+    usual = {"list_pages": 2, "list_links": 10, "fallback": 0}
+    _night(site, 1, figures=usual)
+    _night(site, 2, figures=usual)
+    broken = {"list_pages": 2, "list_links": 0, "fallback": 3}
+    _night(site, 3, words=10, figures=broken)  # bodies a third as long, all from the fallback
+    assert sorted(_findings(site)) == [
+        ("body_length", True),
+        ("fallback", True),
+        ("list_links", True),
+    ]
+    _night(site, 4, articles=0, figures=usual)  # lists link again, yet nothing is archived
+    assert sorted(_findings(site)) == [
+        ("body_length", True),  # 0 articles cannot say the bodies are back
+        ("fallback", True),
+        ("list_links", False),
+        ("zero_articles", True),
+    ]
 
 
 def test_failing_nights_from_the_seed_wait_for_that_many_failed_runs(site):
