@@ -38,7 +38,8 @@ def command(
     ctx: click.Context, site_id: str | None, as_json: bool, notify: bool, prometheus: Path | None
 ) -> None:
     """Open findings per site (drift against the site's own last good runs). Exit 0: no open
-    finding; 1: warnings only; 2: something critical; 3: the archive cannot be read.
+    finding; 1: warnings only; 2: something critical; 3: the archive cannot be read; 5: the
+    digest (--notify) reached no channel.
 
     \b
     Example:
