@@ -21,4 +21,5 @@ pytest_plugins = [
     "tests.fixtures_replica",
     "tests.fixtures_wire",
     "tests.parallel",
+    "pytester",  # tests/test_parallel.py runs a toy suite on two workers
 ]

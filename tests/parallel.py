@@ -1,20 +1,28 @@
-"""Pytest plugin: how the suite is spread over pytest-xdist workers (``-n``, ``--dist loadgroup``).
+"""Pytest plugin: how the suite is spread over pytest-xdist workers (``-n 2 --dist loadgroup``).
 
 Every test is a unit of work of its own, except those sharing an expensive module-scoped fixture
 (a real crawl, a scheduler session, a fault world): those go to one worker together, so the
 setup runs once, not once per worker. A module whose shared fixtures all hang on
 ``module_database_url`` is one unit per backend: its SQLite half and its PostgreSQL half can run
-on two workers at once. A test that already names its own ``xdist_group`` keeps it.
+on two workers at once. A test marked ``xdist_group(name)`` is in the unit ``name``.
 
 The units are handed out longest first (so a long one does not start last and keep the whole
 suite waiting): by the time each test took in the last run, kept in pytest's cache, or, in a
 fresh clone, by a guess (a test marked ``slow`` a few seconds, the others next to nothing).
 
-xdist learns the unit of a test from the ``@unit`` suffix of its node id, the same mechanism its
-own ``xdist_group`` mark uses (xdist sets ``item._nodeid`` itself: there is no public way).
+Why not xdist's own ``xdist_group``: it tags the node id (``item._nodeid``), which pytest 9.2 no
+longer reads, so the grouping silently does nothing. Here each worker writes the unit of every
+test to a file the controller names, and the controller's scheduler (xdist's public
+``pytest_xdist_make_scheduler`` hook, a ``LoadScopeScheduling`` whose scope is that unit) reads it.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -23,17 +31,7 @@ GUESS_SLOW = 3.0  # seconds, for a test marked slow that the cache has no time f
 GUESS_OTHER = 0.05
 SHARED_SCOPES = ("class", "module", "package")
 PER_BACKEND = "module_database_url"
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-def _plain_id(nodeid: str) -> str:
-    """The node id without the ``@unit`` suffix (the same test in any run)."""
-    if nodeid.rfind("@") > nodeid.rfind("]"):
-        return nodeid.rsplit("@", 1)[0]
-    return nodeid
+UNITS_DIR = "gonghui_units_dir"  # the key in each worker's workerinput
 
 
 def _shared(fixturedef) -> bool:
@@ -59,6 +57,9 @@ def _depends_on(name: str, target: str, defs: dict, seen: set[str]) -> bool:
 
 def unit_of(item: pytest.Item) -> str | None:
     """The unit a test must share with others (None: it can run anywhere on its own)."""
+    group = item.get_closest_marker("xdist_group")
+    if group is not None:
+        return str(group.args[0] if group.args else group.kwargs.get("name", "default"))
     defs = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
     shared = [
         name
@@ -71,57 +72,88 @@ def unit_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     backend = callspec.params.get(PER_BACKEND) if callspec is not None else None
     if backend is not None and all(_depends_on(n, PER_BACKEND, defs, set()) for n in shared):
-        return f"{module}|{backend}"  # no "]": xdist reads a unit ending in "]" as a parameter
+        return f"{module}|{backend}"
     return module
 
 
-@pytest.hookimpl(trylast=True)  # after xdist has applied explicit xdist_group marks
+# -- on each worker: order the tests unit by unit, longest first, and say which unit is which --
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not _is_worker(config) or config.getoption("dist", "no") != "loadgroup":
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or UNITS_DIR not in workerinput:
         return
     cache = getattr(config, "cache", None)
     took: dict[str, float] = cache.get(CACHE_KEY, {}) if cache is not None else {}
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
-        if item.nodeid.rfind("@") > item.nodeid.rfind("]"):  # an xdist_group of its own
-            unit = item.nodeid.rsplit("@", 1)[1]
-        else:
-            unit = unit_of(item)
-            if unit is not None:
-                item._nodeid = f"{item.nodeid}@{unit}"
-        units.setdefault(unit or item.nodeid, []).append(item)
+        units.setdefault(unit_of(item) or item.nodeid, []).append(item)
 
     def cost(unit_items: list[pytest.Item]) -> float:
-        return sum(took.get(_plain_id(i.nodeid)) or guess(i) for i in unit_items)
+        return sum(took.get(i.nodeid) or guess(i) for i in unit_items)
 
-    # The same order on every worker (xdist checks), the scheduler keeps it (--no-loadscope-reorder).
-    ordered = sorted(units.values(), key=cost, reverse=True)
-    items[:] = [item for unit_items in ordered for item in unit_items]
+    # The same order on every worker (xdist checks); the scheduler keeps it.
+    ordered = sorted(units.items(), key=lambda kv: cost(kv[1]), reverse=True)
+    items[:] = [item for _, unit_items in ordered for item in unit_items]
+    folder = Path(workerinput[UNITS_DIR])
+    mine = folder / f"{workerinput['workerid']}.json"
+    partial = mine.with_suffix(".part")
+    partial.write_text(json.dumps({i.nodeid: u for u, us in ordered for i in us}))
+    os.replace(partial, mine)
 
 
-class _Timer:
-    """On the controller (or a run without xdist): each test's total time, cached for next run."""
+# -- on the controller: the scheduler, and each test's time kept for the next run's order -------
 
+
+def _scheduler_class():
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        """xdist's scope scheduling, the scope of a test being its unit as a worker wrote it."""
+
+        def __init__(self, config: pytest.Config, log, folder: Path) -> None:
+            super().__init__(config, log)
+            self.folder = folder
+            self.units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.units is None:
+                written = sorted(self.folder.glob("*.json"))
+                self.units = json.loads(written[0].read_text()) if written else {}
+            return self.units.get(nodeid, nodeid)
+
+    return UnitScheduling
+
+
+class _Controller:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.folder = Path(tempfile.mkdtemp(prefix="gonghui-xdist-units-"))
         self.took: dict[str, float] = {}
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        key = _plain_id(report.nodeid)
-        self.took[key] = self.took.get(key, 0.0) + report.duration
+    def pytest_configure_node(self, node) -> None:
+        node.workerinput[UNITS_DIR] = str(self.folder)
 
-    def pytest_sessionfinish(self) -> None:
-        if self.config.cache is None or not self.took:
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log):
+        if config.getvalue("dist") != "loadgroup":
+            return None
+        config.option.loadscopereorder = False  # hand the units out in the workers' order
+        return _scheduler_class()(config, log, self.folder)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.took[report.nodeid] = self.took.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_unconfigure(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        cache = getattr(self.config, "cache", None)
+        if cache is None or not self.took:
             return
-        known = self.config.cache.get(CACHE_KEY, {})
+        known = cache.get(CACHE_KEY, {})
         known.update({k: round(v, 3) for k, v in self.took.items()})
-        self.config.cache.set(CACHE_KEY, known)
+        cache.set(CACHE_KEY, known)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _is_worker(config):
-        return
-    if config.getoption("dist", "no") == "loadgroup":
-        config.option.loadscopereorder = False  # hand the units out in the order set above
-    if getattr(config, "cache", None) is not None:
-        config.pluginmanager.register(_Timer(config), "gonghui-test-timer")
+    if not hasattr(config, "workerinput"):  # the controller, or a run without workers
+        config.pluginmanager.register(_Controller(config), "gonghui-parallel")
