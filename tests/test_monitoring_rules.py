@@ -196,3 +196,14 @@ def test_the_scheduler_sends_the_morning_digest_to_the_configured_channel(site, 
     finally:
         hook.shutdown()
         hook.server_close()
+
+
+def test_a_digest_no_channel_takes_is_one_error_line_exit_5(site, database_url):
+    _night(site, 1)
+    _night(site, 2, status="failed")
+    env = {"GONGHUI_ALERT_URLS": "json://127.0.0.1:9/nobody-listens"}  # discard port: refused
+    result = CliRunner().invoke(cli, ["--database", database_url, "health", "--notify"], env=env)
+    assert result.exit_code == 5, result.output
+    assert result.output.splitlines()[-1].startswith("error: the digest could not be delivered")
+    with Session(site.engine) as session:  # still new: the next digest names it
+        assert session.scalars(select(Finding.notified_at)).all() == [None]
