@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import ArticleText, ArticleVersion, Capture, Run
@@ -38,7 +38,15 @@ def record(session: Session, run: Run, figures: Mapping[str, Any] | None = None)
             ArticleVersion.captions,
             func.length(ArticleText.body),
         )
-        .join(ArticleVersion, ArticleVersion.last_capture_id == Capture.id)
+        # page_id first: the (page_id, version_no) index finds the page's versions, so the
+        # cost is the run's captures, not the archive's versions.
+        .join(
+            ArticleVersion,
+            and_(
+                ArticleVersion.page_id == Capture.page_id,
+                ArticleVersion.last_capture_id == Capture.id,
+            ),
+        )
         .join(ArticleText, ArticleText.id == ArticleVersion.text_id)
         .where(Capture.run_id == run.id, ArticleVersion.change_class != "removed")
     ).all()
