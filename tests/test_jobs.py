@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from archive.db import make_engine
 from archive.models import Run, SiteLease
+from crawler.cli.main import cli as main_cli
 from crawler.replica.server import ReplicaServer
 from jobs.defer import host_lock
 from tests.fixtures_db import DEFAULT_PG_ADMIN_URL, _PostgresServer
@@ -67,6 +69,14 @@ def run_ok(argv: list[str], **kwargs: Any) -> str:
     return done.stdout
 
 
+def enqueue(cli: dict[str, Any], *args: str) -> str:
+    """`gonghui enqueue ARGS`, in this process (cheaper than a subprocess; same code path)."""
+    argv = gonghui_argv("enqueue", *args, **cli)[3:]
+    result = CliRunner().invoke(main_cli, argv)
+    assert result.exit_code == 0, (args, result.output, result.exception)
+    return result.stdout
+
+
 def ppid(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rpartition(")")[2].split()[1])
@@ -84,6 +94,8 @@ class Scenario:
     killed_job: dict[str, Any]
     archived_at_kill: set[str]
     requests_after_kill: set[str]  # paths the victim's replica served after the kill
+    warc_files: dict[str, int]  # capture's warc_filename -> run id
+    warc_dir: Path
     logs: str
 
 
@@ -173,11 +185,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             run_ok(gonghui_argv("crawl", "--all", **ref, seeds_dir=seeds))
 
             cli = dict(database_url=url, warc_dir=tmp / "warc", seeds_dir=seeds)
-            outputs = [
-                run_ok(gonghui_argv("enqueue", "--all", **cli)),
-                run_ok(gonghui_argv("enqueue", "--all", **cli)),
-                run_ok(gonghui_argv("enqueue", VICTIM, *fill, **cli)),
-            ]
+            outputs = [enqueue(cli, "--all"), enqueue(cli, "--all"), enqueue(cli, VICTIM, *fill)]
             env = {**os.environ, **WORKER_ENV}
             logs = [tmp / f"worker{i}.log" for i in range(WORKERS)]
             for log in logs:
@@ -208,6 +216,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         engine = make_engine(url)
         with Session(engine) as session:
             runs = list(session.scalars(select(Run).order_by(Run.id)))
+            warc_files = dict(
+                session.execute(text("SELECT DISTINCT warc_filename, run_id FROM capture")).all()
+            )
             assert not session.scalars(select(SiteLease)).all()  # every lease released
         engine.dispose()
         yield Scenario(
@@ -221,6 +232,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             killed_job=next(j for j in jobs if j["id"] == killed_job),
             archived_at_kill=archived_at_kill,
             requests_after_kill=served_after,
+            warc_files=warc_files,
+            warc_dir=tmp / "warc",
             logs="\n".join(p.read_text(errors="replace") for p in logs),
         )
     finally:
@@ -261,6 +274,12 @@ def test_each_site_is_queued_once_and_crawled_once_per_job_never_two_on_one_host
         )
         for before, after in itertools.pairwise(on_host):
             assert before.finished_at is not None and before.finished_at <= after.started_at
+
+    # Each run wrote its own WARC file, named by site and run id, relative to the WARC folder.
+    assert len(set(scenario.warc_files.values())) == len(scenario.warc_files)
+    for name, run_id in scenario.warc_files.items():
+        assert not name.startswith("/") and name.endswith(f"-run{run_id}.warc.gz"), name
+        assert (scenario.warc_dir / name).is_file()
 
     # Every article archived once, and the archive equals the single-process crawl's.
     assert scenario.archive == scenario.reference
