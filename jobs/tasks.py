@@ -9,7 +9,8 @@
 
 Locks are given when a job is deferred (jobs/defer.py). A crawl refused because another crawl
 holds the site's lease (``gonghui crawl`` exit 6: a person's manual crawl) is retried
-``BUSY_RETRIES`` times, ``BUSY_WAIT`` s apart; any other failure fails the job (its pages are
+``BUSY_RETRIES`` times, ``BUSY_WAIT`` s apart, and so is a crawl process killed by a signal
+from outside (the retry carries its interrupted run on); any other failure fails the job (its pages are
 owed to the site's next run by the archive itself). A finished crawl job logs its run id,
 status and exit code, and returns them.
 """
@@ -37,11 +38,18 @@ class SiteHeld(Exception):
     """Another crawl holds the site's lease (a manual ``gonghui crawl``): retried later."""
 
 
+class CrawlKilled(Exception):
+    """The crawl process was killed by a signal from outside (the OOM killer, a person): its
+    run is left interrupted, and the retry carries it on."""
+
+
 class CommandFailed(Exception):
     """The command ended with a non-zero exit (the run row and the worker's log say why)."""
 
 
-_CRAWL_RETRY = RetryStrategy(max_attempts=BUSY_RETRIES, wait=BUSY_WAIT, retry_exceptions={SiteHeld})
+_CRAWL_RETRY = RetryStrategy(
+    max_attempts=BUSY_RETRIES, wait=BUSY_WAIT, retry_exceptions={SiteHeld, CrawlKilled}
+)
 
 
 def _runs(database_url: str, site: str, after: int | None) -> tuple[int | None, Any]:
@@ -90,6 +98,8 @@ async def _crawl(context: JobContext, site: str, args: list[str]) -> dict[str, A
         )
     if code == 6:
         raise SiteHeld(f"{what}: the site is being crawled by another process; retried later")
+    if code < 0:
+        raise CrawlKilled(f"{what}: killed by signal {-code}; retried later, carrying the run on")
     if code != 0:
         raise CommandFailed(f"{what}: exit {code}")
     return {"run_id": run.id if run else None, "status": run.status if run else None, "exit": code}
