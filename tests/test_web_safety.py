@@ -57,3 +57,21 @@ def test_the_web_views_connection_cannot_write(database_url):
                 )
     finally:
         engine.dispose()
+
+
+def test_a_slow_query_of_the_web_view_is_stopped(database_url):
+    migrate(database_url)
+    engine = readonly_engine(database_url, timeout_s=0.2)
+    slow = (
+        "SELECT pg_sleep(5)"
+        if engine.dialect.name == "postgresql"
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
+    )
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(DBAPIError, match=r"(?i)interrupted|statement timeout"):
+                conn.execute(text(slow))
+        with engine.connect() as conn:  # the next statement has its own time
+            assert conn.execute(text("SELECT count(*) FROM site")).scalar() == 0
+    finally:
+        engine.dispose()
