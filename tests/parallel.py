@@ -126,11 +126,30 @@ def _scheduler_class():
     return UnitScheduling
 
 
-class _Controller:
+class _Timer:
+    """Each test's time (setup, call and teardown), kept in the cache for the next run."""
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.folder = Path(tempfile.mkdtemp(prefix="gonghui-xdist-units-"))
         self.took: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.took[report.nodeid] = self.took.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_unconfigure(self) -> None:
+        cache = getattr(self.config, "cache", None)
+        if cache is None or not self.took:
+            return
+        known = cache.get(CACHE_KEY, {})
+        known.update({k: round(v, 3) for k, v in self.took.items()})
+        cache.set(CACHE_KEY, known)
+
+
+class _Controller:
+    """The xdist controller's side: where the workers write the units, and the scheduler."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="gonghui-xdist-units-"))
 
     def pytest_configure_node(self, node) -> None:
         node.workerinput[UNITS_DIR] = str(self.folder)
@@ -141,19 +160,14 @@ class _Controller:
         config.option.loadscopereorder = False  # hand the units out in the workers' order
         return _scheduler_class()(config, log, self.folder)
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.took[report.nodeid] = self.took.get(report.nodeid, 0.0) + report.duration
-
     def pytest_unconfigure(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-        cache = getattr(self.config, "cache", None)
-        if cache is None or not self.took:
-            return
-        known = cache.get(CACHE_KEY, {})
-        known.update({k: round(v, 3) for k, v in self.took.items()})
-        cache.set(CACHE_KEY, known)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):  # the controller, or a run without workers
-        config.pluginmanager.register(_Controller(config), "gonghui-parallel")
+    if hasattr(config, "workerinput"):
+        return
+    # The controller, or a run without workers.
+    config.pluginmanager.register(_Timer(config), "gonghui-test-timer")
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("tx", None):  # workers
+        config.pluginmanager.register(_Controller(), "gonghui-xdist-units")
