@@ -34,18 +34,20 @@ from archive.models import (
     Run,
 )
 from archive.records import ArticleFields, Fetch, VersionOutcome
+from archive.store_batch import PageBatches, PageStored, PageWrite
 from archive.store_runs import FINAL_RUN_STATUSES, SITE_ID, SitesAndRuns
 from archive.textdiff import classify_change
 from archive.urls import canonical_url
 from archive.versioning import body_sha256, content_sha256
 from archive.warc import WarcLocation, WarcWriter, ensure_writable_dir, read_payload
 
-__all__ = ["FINAL_RUN_STATUSES", "SITE_ID", "Archive"]
+__all__ = ["FINAL_RUN_STATUSES", "SITE_ID", "Archive", "PageStored", "PageWrite"]
 
 
-class Archive(SitesAndRuns):
+class Archive(SitesAndRuns, PageBatches):
     """Raw captures in WARC files, their metadata and article versions in the database;
-    sites, runs and owed pages (``SitesAndRuns``, archive/store_runs.py)."""
+    sites, runs and owed pages (``SitesAndRuns``, archive/store_runs.py); the crawl's batched
+    write path (``PageBatches.store_pages``, archive/store_batch.py)."""
 
     def __init__(self, engine: Engine, warc_dir: Path) -> None:
         """Use ``Archive.open``; this does no I/O."""
@@ -105,15 +107,21 @@ class Archive(SitesAndRuns):
                 self._shared = None
 
     def write_warc(self, run_id: int, site_id: str, fetch: Fetch) -> WarcLocation:
-        """Write the fetch's request and response records to the run's WARC file; a 200 whose
-        payload is the page's last 200's is a revisit of that record (archive.warc_revisit)."""
-        from archive.warc_revisit import revisit_original
+        """Write the fetch's request and response records to the run's WARC file."""
+        return self.write_warcs(run_id, site_id, [fetch])[0]
 
-        if fetch.fetched_at.tzinfo is None:
-            raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
+    def write_warcs(self, run_id: int, site_id: str, fetches: list[Fetch]) -> list[WarcLocation]:
+        """Write each fetch's request and response records to the run's WARC file; a 200 whose
+        payload is the page's last 200's is a revisit of that record (archive.warc_revisit)."""
+        from archive.warc_revisit import revisit_originals
+
+        for fetch in fetches:
+            if fetch.fetched_at.tzinfo is None:
+                raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
+        writer = self._writer(run_id, site_id)
         with self._session() as session:
-            original = revisit_original(session, self.warc_dir, fetch)
-        return self._writer(run_id, site_id).write(fetch, original)
+            originals = revisit_originals(session.connection(), self.warc_dir, fetches)
+        return [writer.write(f, o) for f, o in zip(fetches, originals, strict=True)]
 
     def record_capture(
         self, run_id: int, site_id: str, fetch: Fetch, location: WarcLocation | None = None

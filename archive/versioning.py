@@ -65,7 +65,16 @@ def content_key(text: str | None) -> str:
 
 def content_sha256(fields: ArticleFields) -> str:
     """Hex SHA-256 of the title, body and source keys: the version identity of an article."""
-    return _sha256([_HASH_SCHEME, *(content_key(f) for f in (fields.title, fields.body, fields.source))])
+    return _sha256(
+        [_HASH_SCHEME, *(content_key(f) for f in (fields.title, fields.body, fields.source))]
+    )
+
+
+def digests(fields: ArticleFields) -> tuple[str, str]:
+    """``(content_sha256(fields), body_sha256(fields.body))``, the body's key made once."""
+    body = content_key(fields.body)
+    content = _sha256([_HASH_SCHEME, content_key(fields.title), body, content_key(fields.source)])
+    return content, _sha256([_HASH_SCHEME + "/body", body])
 
 
 def body_sha256(body: str) -> str:

@@ -4,8 +4,8 @@ The page's last 200 capture: when its payload (the decoded body, ``payload_sha25
 new fetch's, its record is resolved to the full response record behind it (a revisit's
 original) and handed to the writer, which writes a revisit when the payload digests of the
 two records agree too (the bytes as stored: a body now sent with another content coding or
-chunking is stored whole again, as received). One indexed query a page; the WARC is read only
-when the body is unchanged.
+chunking is stored whole again, as received). One statement a batch of pages; the WARC is read
+only when the body is unchanged.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from archive.errors import StorageError
 from archive.models import Capture, Page
@@ -22,25 +21,40 @@ from archive.records import Fetch
 from archive.urls import canonical_url
 from archive.warc_read import OriginalRecord, original_record
 
+_C, _P = Capture.__table__, Page.__table__
+_LATEST = (
+    select(
+        _P.c.canonical_url,
+        _C.c.payload_sha256,
+        _C.c.warc_filename,
+        _C.c.warc_offset,
+        func.row_number()
+        .over(partition_by=_C.c.page_id, order_by=(_C.c.fetched_at.desc(), _C.c.id.desc()))
+        .label("newest"),
+    )
+    .join(_P, _P.c.id == _C.c.page_id)
+    .where(_C.c.http_status == 200)
+)
 
-def revisit_original(session: Session, warc_dir: Path, fetch: Fetch) -> OriginalRecord | None:
-    """The full record ``fetch`` would repeat, or None (not a 200, a new page, a new body, or
-    an original that cannot be read: then the response is stored whole)."""
-    if fetch.status != 200:
-        return None
-    last = session.execute(
-        select(Capture.payload_sha256, Capture.warc_filename, Capture.warc_offset)
-        .join(Page, Page.id == Capture.page_id)
-        .where(
-            Page.canonical_url == canonical_url(fetch.page_url or fetch.url),
-            Capture.http_status == 200,
-        )
-        .order_by(Capture.fetched_at.desc(), Capture.id.desc())
-        .limit(1)
-    ).first()
-    if last is None or last.payload_sha256 != hashlib.sha256(fetch.body).hexdigest():
-        return None
-    try:
-        return original_record(warc_dir, last.warc_filename, last.warc_offset)
-    except StorageError:
-        return None
+
+def revisit_originals(
+    conn: Connection, warc_dir: Path, fetches: list[Fetch]
+) -> list[OriginalRecord | None]:
+    """For each fetch, the full record it would repeat, or None (not a 200, a new page, a new
+    body, or an original that cannot be read: then the response is stored whole). One
+    statement for all of them (the crawl writes a batch's records at once)."""
+    urls = {canonical_url(f.page_url or f.url): i for i, f in enumerate(fetches) if f.status == 200}
+    out: list[OriginalRecord | None] = [None] * len(fetches)
+    if not urls:
+        return out
+    inner = _LATEST.where(_P.c.canonical_url.in_(list(urls))).subquery()
+    rows = conn.execute(select(inner).where(inner.c.newest == 1)).all()
+    for url, payload, filename, offset, _ in rows:
+        i = urls[url]
+        if payload != hashlib.sha256(fetches[i].body).hexdigest():
+            continue
+        try:
+            out[i] = original_record(warc_dir, filename, offset)
+        except StorageError:
+            pass
+    return out

@@ -27,13 +27,13 @@ nested buckets subtracted from the one they sit in, so nothing is counted twice:
   logging/stats calls made from the spider;
 - **extract**: ``crawler.pipelines.page_plan.plan_page`` (``crawler.extract``: article
   extraction and the soft-404 check);
-- **WARC**: ``Archive.write_warc`` (warcio records, gzip);
-- **versions**: ``archive.textdiff.classify_change`` and ``archive.versioning.content_sha256``;
+- **WARC**: ``Archive.write_warcs`` (a batch's revisit lookup, warcio records, gzip);
+- **versions**: ``archive.textdiff.classify_change`` and ``archive.versioning``'s hashes;
 - **reprints**: ``archive.reprints.index_page`` (MinHash signature, band lookup, cluster
   write, keys; its SQL included);
-- **storage**: the pipeline's ``ArchivePipeline._store`` minus extract, WARC, versions,
-  reprints and its stats calls (capture, page and version rows, the transaction and commit:
-  SQLAlchemy and sqlite3), plus the pipeline's ``open_spider``, ``spider_closed`` and lease
+- **storage**: the pipeline's batches (``ArchivePipeline.flush``) minus WARC, versions,
+  reprints and its stats calls (capture, page and version rows, the search index, the
+  transaction and commit: SQLAlchemy and sqlite3), plus the pipeline's ``open_spider``, ``spider_closed`` and lease
   renewals and the spider's read of the known articles;
 - **logging/stats**: calls into ``logging``, ``scrapy.statscollectors``, Scrapy's
   ``logformatter``, ``utils.log``, ``corestats`` and ``logstats`` extensions and
@@ -207,6 +207,10 @@ def _name(key: Key) -> str:
     return f"{path}:{line}({func})"
 
 
+def _named(path: str, function: str) -> Callable[[Key], bool]:
+    return lambda key: key[0].replace("\\", "/").endswith(path) and key[2] == function
+
+
 def _in(*parts: str) -> Callable[[Key], bool]:
     return lambda key: any(p in key[0].replace("\\", "/") for p in parts)
 
@@ -234,17 +238,20 @@ def buckets(prof: Profile) -> dict[str, float]:
     not_own = lambda k: not logging_file(k) and not _in(*_OWN_BUCKET_CALLERS)(k)  # noqa: E731
     decode = prof.cum("crawler/decode.py", "decode_body")
     extract = prof.cum("crawler/pipelines/page_plan.py", "plan_page")
-    warc = prof.cum("archive/store.py", "write_warc")
+    warc = prof.cum("archive/store.py", "write_warcs")
     reprints = prof.cum("archive/reprints.py", "index_page")
-    versions = prof.cum("archive/textdiff.py", "classify_change") + prof.cum(
-        "archive/versioning.py", "content_sha256"
+    versions = (
+        prof.cum("archive/textdiff.py", "classify_change")
+        + prof.cum("archive/versioning.py", "content_sha256")
+        + prof.cum("archive/versioning.py", "digests")
     )
     log_stats = prof.edges(logging_file, not_own)
     pipeline = "crawler/pipelines/archive.py"
     storage = (
-        prof.cum(pipeline, "_store")
+        prof.cum(pipeline, "flush")  # every batch, the last one from spider_closed too
         + prof.cum(pipeline, "open_spider")
         + prof.cum(pipeline, "spider_closed")
+        - prof.edges(_named(pipeline, "flush"), _named(pipeline, "spider_closed"))
         + prof.cum(pipeline, "_renew_lease")
         + prof.cum("crawler/spiders/site.py", "_known_articles")
         - extract

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from archive.records import Fetch
 
@@ -17,6 +17,9 @@ class PageItem:
     fetch: Fetch
     text: str  # decoded by crawler.decode; empty for bodies that are not HTML
     gone: str | None = None  # an archived article's page seen removed ("redirect_home")
+    # An article page's parsed tree (crawler.extract.article.parse_page), parsed once by the
+    # spider for its links and used by extraction; dropped once the page is planned.
+    doc: Any = None
 
     def __repr__(self) -> str:
         # Scrapy puts an item's repr in its log lines: never the page's bytes and text.

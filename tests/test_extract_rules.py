@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from crawler.extract import dates, meta
-from crawler.extract.article import extract_article
+from crawler.extract.article import extract_article, parse_page
 from crawler.extract.clean import noise_reason
 
 TODAY = dt.date(2026, 11, 23)
@@ -289,7 +289,7 @@ def test_a_stray_end_of_document_mid_page_hides_neither_article_nor_links():
         article_patterns=[r"/news/\d+\.html$"],
     )
     spider = SiteSpider.from_crawler(get_crawler(SiteSpider), site=seed)
-    assert [url for url, _ in spider._links(html, URL)] == ["http://127.0.0.1/news/2.html"]
+    assert [url for url, _ in spider._links(parse_page(html)[0], URL)] == ["http://127.0.0.1/news/2.html"]
 
 
 def test_a_headline_broken_by_br_is_one_title_when_the_page_title_says_so():

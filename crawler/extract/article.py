@@ -78,16 +78,34 @@ def cjk_count(text: str) -> int:
     return len(CJK_RE.findall(text))
 
 
-def extract_article(html: str, url: str, hints: ExtractHints | None = None) -> Extraction:
-    """Extract one article; never raises on bad markup (the reason is returned instead)."""
-    hints = hints or ExtractHints()
+def parse_page(html: str) -> tuple[lxml_html.HtmlElement | None, str | None]:
+    """The page's tree, or None and why it is not a page (``parseable``'s reasons and
+    ``unparseable_html``). The spider parses each page once with this, reads its links and
+    hands the tree to ``extract_article``."""
     html, not_a_page = parseable(html)  # empty, binary; an XML declaration, plain text
     if not_a_page:
-        return Extraction(None, not_a_page)
+        return None, not_a_page
     try:
-        doc = lxml_html.document_fromstring(html, parser=_PARSER)
+        return lxml_html.document_fromstring(html, parser=_PARSER), None
     except (lxml.etree.ParserError, ValueError):
-        return Extraction(None, "unparseable_html")
+        return None, "unparseable_html"
+
+
+def extract_article(
+    html: str,
+    url: str,
+    hints: ExtractHints | None = None,
+    doc: lxml_html.HtmlElement | None = None,
+) -> Extraction:
+    """Extract one article; never raises on bad markup (the reason is returned instead).
+
+    ``doc``: the page's tree from ``parse_page(html)`` when the caller has it (it is changed:
+    parse again to read it afterwards)."""
+    hints = hints or ExtractHints()
+    if doc is None:
+        doc, not_a_page = parse_page(html)
+        if doc is None:
+            return Extraction(None, not_a_page)
     page_title = _text(doc.find(".//title"))
     meta_tags = _meta_tags(doc)
     for xpath in hints.drop_xpaths:

@@ -2,7 +2,10 @@
 
 The pipeline only adapts: extraction is crawler.extract, storage is archive.store, faults are
 crawler.pipelines.guard (retried, or owed to the next run), the run's verdict is
-crawler.outcome. Every page that does not become an article version is counted under a reason
+crawler.outcome. A page is planned (extracted) as it arrives and stored with the next batch
+(GONGHUI_BATCH_PAGES pages or GONGHUI_BATCH_SECONDS, whichever comes first; the rest when the
+spider closes): its WARC records, then one transaction for the batch (archive/store_batch.py).
+Every page that does not become an article version is counted under a reason
 (stats ``gonghui/drop/*`` and the run row), so nothing disappears silently.
 """
 
@@ -10,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from archive import faults, ledger
@@ -23,13 +29,14 @@ from archive.config import load_settings
 from archive.errors import GonghuiError
 from archive.owed import Owed, append_journal
 from archive.records import RunCounts
-from archive.store import Archive
+from archive.store import Archive, PageStored, PageWrite
 from archive.urls import canonical_url
+from archive.warc import WarcLocation
 from crawler import outcome
 from crawler.items import PageItem
 from crawler.monitor import crawl_figures
 from crawler.outcome import NORMAL_FINISH_REASONS
-from crawler.pipelines.guard import StorageGuard, backoff
+from crawler.pipelines.guard import SPLIT, STORAGE_ERROR, StorageGuard, backoff
 from crawler.pipelines.page_plan import PagePlan, plan_page
 
 __all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
@@ -37,6 +44,15 @@ __all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
 logger = logging.getLogger(__name__)
 # Stats that are also fields of the run row's counts (archive.records.RunCounts).
 _COUNTED = ("pages_fetched", "articles_archived", "new_versions", "removals")
+
+
+@dataclass(slots=True)
+class Pending:
+    """A planned page waiting for its batch: the WARC records, then the transaction."""
+
+    item: PageItem
+    plan: PagePlan
+    warc: WarcLocation | None = None  # where its records went, once written
 
 
 class ArchivePipeline:
@@ -50,6 +66,8 @@ class ArchivePipeline:
         migrate: bool,
         run_id: int | None = None,
         storage_patience: float = 60.0,
+        batch_pages: int = 50,
+        batch_seconds: float = 2.0,
     ):
         self.crawler = crawler
         self.spider: Spider | None = None
@@ -65,6 +83,12 @@ class ArchivePipeline:
         self.counts = RunCounts()
         self.guard: StorageGuard | None = None
         self._owed: set[str] = set()  # canonical URLs of pages earlier runs owe
+        self.batch_pages = batch_pages
+        self.batch_seconds = batch_seconds
+        self._batch: list[Pending] = []
+        self._batch_since = 0.0
+        self._batch_timer: task.LoopingCall | None = None
+        self._flushing = asyncio.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -80,6 +104,8 @@ class ArchivePipeline:
             migrate=s.getbool("GONGHUI_MIGRATE", True),
             run_id=s.getint("GONGHUI_RUN_ID") or None,
             storage_patience=env.storage_patience,
+            batch_pages=env.batch_pages,
+            batch_seconds=env.batch_seconds,
         )
         # The run is closed from spider_closed, the first place that knows why the crawl ended
         # (pipelines close before Scrapy records finish_reason).
@@ -112,6 +138,8 @@ class ArchivePipeline:
         self.guard = StorageGuard(self.crawler, self.storage_patience, self._record_owed)
         self._lease = task.LoopingCall(self._renew_lease)
         self._lease.start(ledger.LEASE_SECONDS / 3, now=False)
+        self._batch_timer = task.LoopingCall(self._flush_if_old)
+        self._batch_timer.start(max(self.batch_seconds / 2, 0.05), now=False)
 
     def _renew_lease(self) -> None:
         if self.archive is None or self.run_id is None:
@@ -134,6 +162,11 @@ class ArchivePipeline:
             return
         if self._lease is not None and self._lease.running:
             self._lease.stop()
+        if self._batch_timer is not None and self._batch_timer.running:
+            self._batch_timer.stop()
+        await self.flush()  # the pages still waiting for their batch
+        if self.guard is not None and self.guard.stopped and reason in NORMAL_FINISH_REASONS:
+            reason = STORAGE_ERROR  # the last batch failed as the crawl was ending
         guard, archive, site_id = self.guard, self.archive, self.spider.site_id  # type: ignore[union-attr]
         if guard is not None and guard.unrecorded:  # debts no record could take yet
             try:
@@ -188,52 +221,100 @@ class ArchivePipeline:
             append_journal(self.warc_dir, site_id, self.run_id, pages)
 
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        """Plan the page now (extraction, outside any transaction); its WARC records and rows
+        are written with the next batch."""
         if not isinstance(item, PageItem) or self.archive is None or self.guard is None:
             return item
-        await self.guard.store(item, lambda state: self._store(item, state))
+        if self.guard.stopped is not None:
+            self.guard.owe([item], f"not stored: {self.guard.stopped}")
+            return item
+        try:
+            plan = plan_page(item, self.spider.seed.extract)  # type: ignore[union-attr]
+        except Exception as exc:  # a bug costs this page, counted and owed, never the crawl
+            self.guard.page_failed(item, exc)
+            return item
+        item.doc = None  # the tree is the page's largest object: not kept for the batch
+        if not self._batch:
+            self._batch_since = time.monotonic()
+        self._batch.append(Pending(item, plan))
+        if len(self._batch) >= self.batch_pages:
+            await self.flush()
         return item
 
-    def _store(self, item: PageItem, state: dict[str, Any]) -> None:
-        """Plan the page (crawler.pipelines.page_plan), then write its capture and what it
-        means in one transaction. ``state`` keeps what a retry after a transient fault must
-        not do twice: the plan (extraction) and the WARC record. Counts move only once the
-        transaction is committed."""
+    async def flush(self) -> None:
+        """Store the waiting pages in one transaction; page by page if that fails on a fault
+        that is not fatal. Returns once every page handed in before the call is stored or
+        owed (a flush already under way is waited for: the run's close relies on it)."""
+        async with self._flushing:
+            batch, self._batch = self._batch, []
+            if not batch or self.guard is None:
+                return
+            items = [p.item for p in batch]
+            if await self.guard.store(items, lambda _: self._commit(batch)) == SPLIT:
+                for one in batch:
+                    await self.guard.store([one.item], lambda _, p=one: self._commit([p]))
+
+    def _flush_if_old(self) -> None:
+        if self._batch and time.monotonic() - self._batch_since >= self.batch_seconds:
+            deferred_from_coro(self.flush())
+
+    def _commit(self, batch: list[Pending]) -> None:
+        """One transaction for the batch: captures, confirmations, removals, versions and the
+        settling of earlier runs' debts. Counts move only once it is committed."""
         assert self.archive is not None and self.run_id is not None
-        assert self.spider is not None
-        fetch, archive = item.fetch, self.archive
-        if "plan" not in state:
-            state["plan"] = plan_page(item, self.spider.seed.extract)  # type: ignore[attr-defined]
-        if "warc" not in state:
-            state["warc"] = archive.write_warc(self.run_id, item.site_id, fetch)
-        plan: PagePlan = state["plan"]
-        tally = ["pages_fetched"]
-        # Only while earlier runs' debts are open: the store canonicalises the URL itself.
-        canon = canonical_url(fetch.page_url or fetch.url) if self._owed else None
-        with archive.transaction():
-            capture_id = archive.record_capture(
-                self.run_id, item.site_id, fetch, location=state["warc"]
+        archive = self.archive
+        # The WARC records first (a row never names bytes that are not there), written once
+        # across the guard's retries; one statement finds the revisits of the whole batch.
+        unwritten = [p for p in batch if p.warc is None]
+        if unwritten:
+            site_id = unwritten[0].item.site_id
+            fetches = [p.item.fetch for p in unwritten]
+            for p, where in zip(
+                unwritten, archive.write_warcs(self.run_id, site_id, fetches), strict=True
+            ):
+                p.warc = where
+        writes = [
+            PageWrite(
+                self.run_id,
+                p.item.site_id,
+                p.item.fetch,
+                p.warc,  # type: ignore[arg-type]
+                confirm=p.plan.confirm,
+                removal=p.plan.removal,
+                fields=p.plan.fields,
             )
-            if plan.confirm and archive.confirm_unchanged(capture_id):
-                tally.append("not_modified")
-            else:
-                if plan.removal is not None:
-                    gone = archive.record_removal(capture_id, plan.removal)
-                    if gone is not None and gone.is_new_version:
-                        tally.append("removals")
-                if plan.fields is not None:
-                    stored = archive.record_article(capture_id, plan.fields)
-                    tally.append("articles_archived")
-                    if plan.fallback:
-                        tally.append("extract/fallback")  # crawler.monitor.FALLBACK
-                    if stored.is_new_version:
-                        tally.append("new_versions")
-                if plan.drop is not None:
-                    tally.append(f"drop/{plan.drop}")
-            if canon in self._owed:
-                archive.settle_owed(item.site_id, [canon])
-                tally.append("owed_settled")
-        if canon is not None:
-            self._owed.discard(canon)
+            for p in batch
+        ]
+        # Only while earlier runs' debts are open: the store canonicalises the URL itself.
+        canons = (
+            [canonical_url(w.fetch.page_url or w.fetch.url) for w in writes] if self._owed else []
+        )
+        settled = [c for c in canons if c in self._owed]
+        with archive.transaction():
+            results = archive.store_pages(writes)
+            if settled:
+                archive.settle_owed(self.spider.site_id, settled)  # type: ignore[union-attr]
+        self._owed.difference_update(settled)
+        if settled:
+            self.stats.inc_value("gonghui/owed_settled", len(settled))
+        for pending, stored in zip(batch, results, strict=True):
+            self._tally(pending.plan, stored)
+
+    def _tally(self, plan: PagePlan, stored: PageStored) -> None:
+        tally = ["pages_fetched"]
+        if plan.confirm and stored.confirmed:
+            tally.append("not_modified")
+        else:
+            if stored.removal is not None and stored.removal.is_new_version:
+                tally.append("removals")
+            if stored.article is not None:
+                tally.append("articles_archived")
+                if plan.fallback:
+                    tally.append("extract/fallback")  # crawler.monitor.FALLBACK
+                if stored.article.is_new_version:
+                    tally.append("new_versions")
+            if plan.drop is not None:
+                tally.append(f"drop/{plan.drop}")
         for name in tally:
             self.stats.inc_value(f"gonghui/{name}")
             if name in _COUNTED:

@@ -1,14 +1,17 @@
 """Storing a page through faults: retried while the fault may pass, owed when it does not.
 
-The archive pipeline hands each page's storage to ``StorageGuard.store``:
+The archive pipeline hands each batch of pages to ``StorageGuard.store`` (and a page alone
+when a batch fails on a fault that is not fatal):
 
 - a **transient** fault (``archive.faults``: SQLite's lock held past the busy timeout, a
   PostgreSQL connection terminated) is retried after 1, 2, 4 ... s (``backoff``) for as long
-  as GONGHUI_STORAGE_PATIENCE allows (60 s), each retry on a fresh connection from the pool; one page is stored at a time, so while one waits the others
-  queue behind it (and Scrapy stops downloading once its scraper queue is full);
+  as GONGHUI_STORAGE_PATIENCE allows (60 s), each retry on a fresh connection from the pool;
+  one page or batch is stored at a time, so while one waits the others queue behind it (and
+  Scrapy stops downloading once its scraper queue is full);
 - a **fatal** fault (read-only database, full disk, unwritable WARC folder), or a transient
   one that outlasts the retries, stops the site's crawl at once with one line naming it;
-- a fault of the **page** alone (a bug, a value refused) costs that page only.
+- a fault of the **page** alone (a bug, a value refused) costs that page only (a batch it
+  was in is stored again page by page).
 
 Every page not stored is *owed* (``archive.owed``): the next run of the site asks for it
 first. Pages that arrive after the site was stopped are owed without a try. The debt is
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 # The longest pause between two attempts at storing a page through a transient fault.
 MAX_PAUSE_SECONDS = 30.0
 STORAGE_ERROR = "storage_error"  # the finish reason of a site stopped by a storage fault
+STORED, OWED, SPLIT = "stored", "owed", "split"  # what StorageGuard.store did
 
 
 def backoff(patience: float) -> tuple[float, ...]:
@@ -72,43 +76,53 @@ class StorageGuard:
         self.database_down = False  # stopped because the database failed
         self._lock = asyncio.Lock()
 
-    async def store(self, item: PageItem, work: Callable[[dict[str, Any]], None]) -> bool:
-        """Run ``work(state)`` (the page's storage steps; ``state`` keeps what a step already
-        did across retries) through the fault policy; False when the page was owed."""
+    async def store(self, items: list[PageItem], work: Callable[[dict[str, Any]], None]) -> str:
+        """Run ``work(state)`` (the storage steps of ``items``, one page or a batch; ``state``
+        keeps what a step already did across retries) through the fault policy.
+
+        ``STORED``, ``OWED`` (every item owed), or ``SPLIT``: a batch failed on a fault that is
+        not fatal and was rolled back whole; the caller stores its pages one by one, each
+        through this policy, so a faulty page costs itself only and a connection that keeps
+        dropping can still pass short transactions.
+        """
         if self.stopped is not None:
-            self.owe(item, f"not stored: {self.stopped}")
-            return False
+            self.owe(items, f"not stored: {self.stopped}")
+            return OWED
         async with self._lock:
             state: dict[str, Any] = {}
             for attempt in range(len(self.backoff) + 1):
-                if self.stopped is not None:  # stopped while this page waited its turn
-                    self.owe(item, f"not stored: {self.stopped}")
-                    return False
+                if self.stopped is not None:  # stopped while these pages waited their turn
+                    self.owe(items, f"not stored: {self.stopped}")
+                    return OWED
                 try:
                     work(state)
-                    return True
+                    return STORED
                 except Exception as exc:  # classified: nothing here escapes to Scrapy's log
                     error = exc
                 kind, reason = faults.classify(error), one_line(error)
+                if len(items) > 1 and kind != faults.FATAL:
+                    # A batch is all or nothing: stored page by page from here, a fault costs
+                    # one page (PAGE) or is retried on a page's short transaction (TRANSIENT).
+                    return SPLIT
                 if kind == faults.PAGE:
-                    self._page_failed(item, error, reason)
-                    return False
+                    self.page_failed(items[0], error)
+                    return OWED
                 if kind == faults.FATAL:
                     self.database_down = not isinstance(error, StorageError)
                     self.stop(reason)
-                    self.owe(item, reason)
-                    return False
+                    self.owe(items, reason)
+                    return OWED
                 if attempt == len(self.backoff) or not self.crawler.crawling:
                     tried = f"still failing after {attempt + 1} attempts: {reason}"
                     self.database_down = True
                     self.stop(tried)
-                    self.owe(item, tried)
-                    return False
+                    self.owe(items, tried)
+                    return OWED
                 wait = self.backoff[attempt]
                 self.stats.inc_value("gonghui/storage/retries")
                 logger.warning("storage failed (%s); retrying in %.0f s", reason, wait)
                 await self._pause(wait)
-        return False  # not reached
+        return OWED  # not reached
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake as soon as the crawl is stopping (SIGTERM): the next attempt is
@@ -120,15 +134,15 @@ class StorageGuard:
                 return
             await asyncio.sleep(min(left, 0.25))
 
-    def owe(self, item: PageItem, reason: str) -> None:
-        page = owed_of(item, reason)
-        self.owed.append(page)
-        self.stats.inc_value("gonghui/error/not_stored")
+    def owe(self, items: list[PageItem], reason: str) -> None:
+        pages = [owed_of(item, reason) for item in items]
+        self.owed += pages
+        self.stats.inc_value("gonghui/error/not_stored", len(pages))
         try:
-            self.record([page], not self.database_down)
+            self.record(pages, not self.database_down)
         except GonghuiError as exc:  # tried again when the run closes
-            self.unrecorded.append(page)
-            logger.warning("could not record the debt of %s yet: %s", page.url, exc)
+            self.unrecorded += pages
+            logger.warning("could not record the debt of %d pages yet: %s", len(pages), exc)
 
     def stop(self, reason: str) -> None:
         """Stop the site's crawl at once: every further page would fail the same way."""
@@ -144,9 +158,10 @@ class StorageGuard:
 
             deferred_from_coro(engine.close_spider_async(reason=STORAGE_ERROR))
 
-    def _page_failed(self, item: PageItem, exc: BaseException, reason: str) -> None:
+    def page_failed(self, item: PageItem, exc: BaseException) -> None:
         """A fault of this page alone: counted, owed, one line (the traceback only at DEBUG,
         for a developer; it never holds the page)."""
-        self.owe(item, reason)
+        reason = one_line(exc)
+        self.owe([item], reason)
         logger.error("could not store %s: %s: %s", item.fetch.url, type(exc).__name__, reason)
         logger.debug("storage traceback for %s", item.fetch.url, exc_info=exc)

@@ -44,7 +44,7 @@ def plan_page(item: PageItem, hints: ExtractHints) -> PagePlan:
     if fetch.encoding is None:
         return PagePlan(drop="not_html")
     try:
-        result = extract_article(item.text, fetch.page_url or fetch.url, hints)
+        result = extract_article(item.text, fetch.page_url or fetch.url, hints, doc=item.doc)
     except Exception:  # a bug must cost one page, counted, never the crawl
         logger.exception("extraction failed on %s", fetch.url)
         return PagePlan(drop="extract_error")

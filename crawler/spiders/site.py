@@ -39,7 +39,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import lxml.html
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -54,8 +53,9 @@ from archive.records import Fetch
 from archive.urls import canonical_url, strip_params
 from crawler import drops, monitor
 from crawler.addon import apply_seed
-from crawler.decode import decode_body, parseable
+from crawler.decode import decode_body
 from crawler.epaper import Backfill, parse_backfill
+from crawler.extract.article import parse_page
 from crawler.items import PageItem
 from crawler.rawcapture import RAW_META_KEY
 from crawler.seeds import Seed, select_seeds
@@ -169,10 +169,14 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
                     yield request
             elif target is not None and self._is_home(target):
                 gone = "redirect_home"
-        yield self._page_item(response, kind, decoded, gone)
+        # Parsed once: the links are read here, then the pipeline extracts from the same tree.
+        doc = parse_page(decoded.text)[0] if decoded and response.status < 300 else None
+        links = list(self._links(doc, url)) if doc is not None else []
+        item = self._page_item(response, kind, decoded, gone)
+        item.doc = doc if kind == "article" else None
+        yield item
         if decoded is None or response.status >= 300:
             return
-        links = list(self._links(decoded.text, url))
         if kind == "list" and self.crawler.stats is not None:  # the run's coverage
             articles = sum(1 for link, _ in links if self.seed.is_article(link))
             self.crawler.stats.inc_value(monitor.LIST_PAGES)
@@ -358,12 +362,9 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
             return own + url[len(served) :]
         return None
 
-    def _links(self, text: str, base_url: str) -> Iterator[tuple[str, str]]:
-        """(URL, link text) of every list or article link on the page, on allowed hosts."""
-        try:  # as the extractor parses it (parseable: a stray </html> hides no links)
-            doc = lxml.html.document_fromstring(parseable(text)[0])
-        except (ValueError, lxml.etree.ParserError):
-            return
+    def _links(self, doc: Any, base_url: str) -> Iterator[tuple[str, str]]:
+        """(URL, link text) of every list or article link on the page (its tree, parsed as
+        the extractor parses it: a stray </html> hides no links), on allowed hosts."""
         base = doc.find(".//base[@href]")
         base_url = urljoin(base_url, base.get("href")) if base is not None else base_url
         for element in doc.iter("a", "area"):
