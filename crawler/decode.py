@@ -8,8 +8,9 @@ The cascade, each step checked against the bytes:
 2. the declared charsets (HTTP header, then ``<meta>``), GB2312/GBK read as GB18030, accepted
    when they decode the bytes with (almost) no errors. Latin-1 style declarations on bytes that
    are not ASCII are not believed: servers send them by default;
-3. otherwise charset-normalizer's guess, and UTF-8 / GB18030 / Big5, whichever decodes with the
-   fewest errors.
+3. otherwise the one of UTF-8 / GB18030 / Big5 that decodes every byte, when only one does;
+   failing that charset-normalizer's guess, and those three, whichever decodes with the fewest
+   errors.
 
 w3lib finds the declarations and normalises charset names; it has no step that checks a
 declaration against the bytes, hence this module.
@@ -109,8 +110,13 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
             break
 
     if chosen is None:
+        clean = [] if ascii_only else [c for c in _FALLBACKS if _errors(body, c) == 0]
         if ascii_only:
             chosen = "utf-8"
+        elif len(clean) == 1:
+            # Exactly one candidate reads every byte: nothing left for a guess to decide (the
+            # guess costs more than the three decodes; ``detected`` stays None: not asked).
+            chosen = clean[0]
         else:
             best = charset_normalizer.from_bytes(body[:65536]).best()
             detected = best.encoding if best else None
