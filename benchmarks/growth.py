@@ -201,7 +201,11 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in rows[0].items():
         values = [r[key] for r in rows if isinstance(r.get(key), int | float)]
-        out[key] = round(statistics.median(values), 2) if values else value
+        if not values:
+            out[key] = value
+        else:
+            mid = statistics.median(values)
+            out[key] = int(mid) if isinstance(value, int) and mid == int(mid) else round(mid, 2)
     return out
 
 

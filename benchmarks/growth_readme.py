@@ -48,8 +48,8 @@ def section(r: dict[str, Any]) -> str:
         " time of the crawl process (`os.wait4`); on PostgreSQL the server's client backends"
         " for that database are sampled from /proc every 0.1 s during the crawl (a backend's"
         " last 0.1 s at most is missed, autovacuum not counted). Crawled pages clustered: pages"
-        " of the crawl put in a reprint cluster (with the 100k archive, some join loaded"
-        " articles' clusters: the lookups really see the corpus). **100k over empty: "
+        " of the crawl put in a reprint cluster. CPU per article includes the crawl process's"
+        " start-up and is inflated by the machine's load (see `uptime`). **100k over empty: "
         + "; ".join(verdicts)
         + ".**"
     )
