@@ -19,7 +19,7 @@ def section(r: dict[str, Any]) -> str:
     verdicts = []
     for name, b in r["backends"].items():
         for arm in ("empty", "100k"):
-            m = b["medians"][arm]
+            m = {k: _int(v) for k, v in b["medians"][arm].items()}
             rows.append(
                 f"| {name} | {arm} | {m['pages_in_archive']} | {m['articles']}"
                 f" | {m['crawled_pages_clustered']} | {m['wall_s']} | {m['cpu_s']}"
@@ -54,6 +54,11 @@ def section(r: dict[str, Any]) -> str:
         + ".**"
     )
     return intro + "\n\n" + "\n".join(rows)
+
+
+def _int(v: Any) -> Any:
+    """A median of counts stays a count (the JSON may hold 639.0)."""
+    return int(v) if isinstance(v, float) and v == int(v) else v
 
 
 def update_readme(path: Any, result: dict[str, Any]) -> None:
