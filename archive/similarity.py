@@ -247,15 +247,18 @@ def signature(shingle_set: np.ndarray) -> Signature:
 
 @functools.cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's (a, b) for SEED and SCHEME, made on first use (no import-time work).
+    """datasketch's (a, b) for SEED and SCHEME ("affine32"), made on first use.
 
-    datasketch draws them from ``numpy.random.RandomState(seed)``, whose stream numpy keeps
-    stable across versions by policy; a test pins a band key so a change cannot go unseen.
+    Drawn here as ``datasketch.MinHash._init_permutations`` draws them (an odd ``a`` and a
+    ``b`` from ``numpy.random.RandomState(seed)``, whose stream numpy keeps stable across
+    versions by policy) rather than by constructing a MinHash: ``import datasketch`` imports
+    scipy, half a second of every crawl's start for two arrays of 128 numbers. A test checks
+    them against datasketch's own, and another pins a band key, so a change cannot go unseen.
     """
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
-    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def _clean(text: str | None) -> str:
