@@ -254,7 +254,6 @@ def buckets(prof: Profile) -> dict[str, float]:
         - prof.edges(_named(pipeline, "flush"), _named(pipeline, "spider_closed"))
         + prof.cum(pipeline, "_renew_lease")
         + prof.cum("crawler/spiders/site.py", "_known_articles")
-        - extract
         - warc
         - reprints
         - versions
