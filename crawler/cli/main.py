@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("crawler.cli.history", "Every version of one archived article, with change classes."),
     "diff": ("crawler.cli.history", "What changed between two versions of an article, by sentence."),
     "reprints": ("crawler.cli.history", "Clusters of the same article reposted across sites."),
-    "export": ("crawler.cli.export", "Write the current version of every article as JSONL or CSV."),
+    "export": ("crawler.cli.export", "Write articles, versions and reprints (JSONL, CSV, Parquet), a datasette SQLite or a WACZ."),
     "verify": ("crawler.cli.verify", "Check every capture reads back intact from its WARC file."),
     "health": ("crawler.cli.health", "Open findings per site (drift monitoring); exit 0/1/2."),
     "schedule": (
