@@ -96,6 +96,7 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
         # Canonical URLs of articles the interrupted run this one carries on already archived;
         # set by the archive pipeline when it opens the run.
         self.resume_skip: set[str] = set()
+        self._requested: set[str] = set()  # links this run followed (see parse)
         # "full", "incremental" or "backfill" (module docstring); set by the pipeline from the run.
         self.crawl_mode = "full"
         self.known: dict[str, KnownArticle] = {}  # canonical URL -> what the archive holds
@@ -183,9 +184,15 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
             self.crawler.stats.inc_value(monitor.LIST_LINKS, articles)
         follow_lists = not (kind == "list" and self._walk_stops_here(response, links))
         for link, text in links:
+            # Asked for once already: Scrapy's duplicate filter would drop the request, after
+            # the request, its middlewares and a fingerprint had been made for nothing (most
+            # links of a page are to pages the crawl has seen: lists, neighbours, related).
+            if link in self._requested:
+                continue
             if not self.seed.is_article(link) and not (follow_lists and self._new_edition(link)):
                 continue
             if (request := self._request(link, text)) is not None:
+                self._requested.add(link)
                 yield request
 
     def _page_item(
