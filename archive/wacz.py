@@ -51,8 +51,9 @@ def write_wacz(
     since_run: int | None = None,
     changed_since: dt.date | dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Write the WACZ of the chosen captures (all, one site's, those of run ``since_run`` and
-    later, those fetched on or after ``changed_since``) to ``out_path``; return what it holds:
+    """Write the WACZ of the chosen captures (all, one site's, those of the runs after
+    ``since_run`` as every ``--since-run`` export means it, those fetched on or after
+    ``changed_since``) to ``out_path``; return what it holds:
     ``path``, ``warc_files``, ``records`` (index lines), ``pages``, ``bytes``."""
     warc_dir = Path(warc_dir)
     filters = _filters(site, since_run, changed_since)
@@ -110,7 +111,7 @@ def _filters(
     if site is not None:
         filters.append(Page.site_id == site)
     if since_run is not None:
-        filters.append(Capture.run_id >= since_run)
+        filters.append(Capture.run_id > since_run)
     if changed_since is not None:
         if not isinstance(changed_since, dt.datetime):
             changed_since = dt.datetime.combine(changed_since, dt.time(), dt.UTC)

@@ -25,8 +25,8 @@ def test_the_wacz_validates_and_carries_our_pages(wire_nights: Nights) -> None:
     engine = make_engine(wire_nights.database_url)
     try:
         summary = write_wacz(engine, wire_nights.warc_dir, out, site="wire")
-        # Run 2 only: its revisits need run 1's file, which comes along.
-        later = write_wacz(engine, wire_nights.warc_dir, wire_nights.tmp / "r2.wacz", since_run=2)
+        # After run 1, so run 2 only: its revisits need run 1's file, which comes along.
+        later = write_wacz(engine, wire_nights.warc_dir, wire_nights.tmp / "r2.wacz", since_run=1)
     finally:
         engine.dispose()
     assert summary["warc_files"] == 2 and later["warc_files"] == 2
@@ -71,7 +71,7 @@ def test_a_missing_warc_file_is_one_storage_error(wire_nights: Nights, tmp_path:
     engine = make_engine(wire_nights.database_url)
     try:
         with pytest.raises(StorageError, match=r"cannot read WARC file .*run2") as caught:
-            write_wacz(engine, copy, tmp_path / "out.wacz", since_run=2)
+            write_wacz(engine, copy, tmp_path / "out.wacz", since_run=1)
     finally:
         engine.dispose()
     assert "\n" not in str(caught.value)

@@ -54,8 +54,12 @@ def _run(connection: Connection) -> None:
     try:
         _configure(connection, transactional_ddl=True)
         with context.begin_transaction():
+            before = context.get_context().get_current_heads()
             context.run_migrations()
-            check_foreign_keys(connection)
+            # Only when a revision ran: on a current archive of 100 k pages the check is 0.7 s
+            # of every crawl's start, for a schema nothing changed.
+            if context.get_context().get_current_heads() != before:
+                check_foreign_keys(connection)
     finally:  # Alembic has committed or rolled back by now
         if owned:
             sqlite_foreign_keys(connection, on=True)
