@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
+from archive.config import load_settings
 from archive.store import Archive, PageWrite
 from tests.fixtures_db import T0, make_fetch, make_fields
 from tests.statement_killer import install, uninstall
@@ -249,3 +253,24 @@ def test_a_kill_after_any_statement_of_a_batch_leaves_all_of_it_or_none(tmp_path
         assert added in (none, whole), (k, counter.statements[k - 1], added)
         seen.append(added == whole)
     assert seen == [False] * total + [True]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "2.5"])
+def test_a_batch_size_that_is_not_a_whole_number_is_one_error_line(value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli.main", "sites"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GONGHUI_BATCH_PAGES": value},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: GONGHUI_BATCH_PAGES={value!r}: must be a whole number of at least 1"
+    ]
+
+
+def test_batch_settings_are_read_from_the_environment() -> None:
+    settings = load_settings({"GONGHUI_BATCH_PAGES": "1", "GONGHUI_BATCH_SECONDS": "0.5"})
+    assert (settings.batch_pages, settings.batch_seconds) == (1, 0.5)
+    assert (load_settings({}).batch_pages, load_settings({}).batch_seconds) == (50, 2.0)
