@@ -8,6 +8,7 @@ The archive is compared with a single `gonghui crawl --all` process's (same seed
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import itertools
 import os
@@ -70,9 +71,12 @@ def run_ok(argv: list[str], **kwargs: Any) -> str:
 
 
 def enqueue(cli: dict[str, Any], *args: str) -> str:
-    """`gonghui enqueue ARGS`, in this process (cheaper than a subprocess; same code path)."""
+    """`gonghui enqueue ARGS`, in this process (cheaper than a subprocess; same code path), on
+    a thread of its own: the command runs its own event loop, and this worker's thread may
+    have one running already (pytest-playwright's, when the browser tests ran here first)."""
     argv = gonghui_argv("enqueue", *args, **cli)[3:]
-    result = CliRunner().invoke(main_cli, argv)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(CliRunner().invoke, main_cli, argv).result()
     assert result.exit_code == 0, (args, result.output, result.exception)
     return result.stdout
 

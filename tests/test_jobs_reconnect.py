@@ -6,6 +6,7 @@ terminated with ``pg_terminate_backend``."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import subprocess
@@ -46,7 +47,10 @@ def _export(url: str, output: Path) -> int | None:
         async with app.open_async():
             return (await defer_export(app, "jsonl", str(output), None, None)).job_id
 
-    return asyncio.run(defer())
+    # On a thread of its own: this worker's thread may have an event loop running already
+    # (pytest-playwright's, when the browser tests ran here first).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, defer()).result()
 
 
 def _wait_succeeded(url: str, job_id: int, timeout: float = 60) -> None:

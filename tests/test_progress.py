@@ -82,6 +82,9 @@ def test_progress_hook_is_called_with_counts_rising_during_the_crawl(
         timeout=120,
         check=False,
         cwd=ROOT,
+        # A transaction a page: the hook is called as each page is stored (with the default
+        # batches the counts move at each batch).
+        env={**os.environ, "GONGHUI_BATCH_PAGES": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -173,7 +176,9 @@ def test_gonghui_crawl_in_a_terminal_shows_the_table_counting_up(
         for k, v in os.environ.items()
         if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
     }
-    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+    # A transaction a page, so the counts move with each page of this short crawl (with the
+    # default batches they move at each batch: every 50 pages or 2 s).
+    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40", GONGHUI_BATCH_PAGES="1")
     argv = gonghui_argv(
         "crawl",
         SITE,
