@@ -1,10 +1,11 @@
 """The archive as the crawler sees it: the one module ``crawler`` imports from ``archive``.
 
 Every call is its own transaction and commits before it returns, unless it runs inside
-``with archive.transaction():``, which makes the calls in it one transaction (the crawler
-stores a page's capture, text and version that way), so a crawl killed at any moment loses at
-most the page in flight and never half of one. The WARC record is written before the capture
-row that points at it: a crash between the two leaves an unreferenced record, never a row
+``with archive.transaction():``, which makes the calls in it one transaction. The crawler
+stores its pages a batch at a time (``store_pages``, archive/store_batch.py: one transaction
+for the batch's captures, texts and versions), so a crawl killed at any moment loses at most
+the batch not yet committed and never half of a page. The WARC records are written before the
+capture rows that point at them: a crash between the two leaves an unreferenced record, never a row
 pointing at missing bytes.
 
 Single-threaded use only (one crawl process per site). A run that is never finished stays
