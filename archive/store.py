@@ -15,10 +15,10 @@ Single-threaded use only (one crawl process per site). A run that is never finis
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -35,7 +35,7 @@ from archive.models import (
     Run,
 )
 from archive.records import ArticleFields, Fetch, VersionOutcome
-from archive.store_batch import PageBatches, PageStored, PageWrite
+from archive.store_batch import PageBatches, PageStored, PageWrite, capture_row
 from archive.store_runs import FINAL_RUN_STATUSES, SITE_ID, SitesAndRuns
 from archive.textdiff import classify_change
 from archive.urls import canonical_url
@@ -120,8 +120,10 @@ class Archive(SitesAndRuns, PageBatches):
             if fetch.fetched_at.tzinfo is None:
                 raise ValueError(f"naive fetched_at for {fetch.url}: must be tz-aware UTC")
         writer = self._writer(run_id, site_id)
-        with self._session() as session:
-            originals = revisit_originals(session.connection(), self.warc_dir, fetches)
+        originals: list[Any] = [None] * len(fetches)
+        if any(f.status == 200 for f in fetches):  # only a 200 can repeat a stored payload
+            with self._session() as session:
+                originals = revisit_originals(session.connection(), self.warc_dir, fetches)
         return [writer.write(f, o) for f, o in zip(fetches, originals, strict=True)]
 
     def record_capture(
@@ -153,26 +155,7 @@ class Archive(SitesAndRuns, PageBatches):
             elif fetch.fetched_at >= page.last_seen_at:
                 page.last_seen_at = fetch.fetched_at
                 page.last_status = fetch.status
-            evidence = fetch.encoding
-            capture = Capture(
-                page_id=page.id,
-                run_id=run_id,
-                url=fetch.url,
-                fetched_at=fetch.fetched_at,
-                http_status=fetch.status,
-                headers=[[name, value] for name, value in fetch.headers],
-                content_type=_header(fetch.headers, "content-type"),
-                http_charset=evidence.http_charset if evidence else None,
-                meta_charset=evidence.meta_charset if evidence else None,
-                detected_charset=evidence.detected if evidence else None,
-                chosen_encoding=evidence.chosen if evidence else None,
-                replacement_count=evidence.replacement_count if evidence else None,
-                payload_sha256=hashlib.sha256(fetch.body).hexdigest(),
-                payload_length=len(fetch.body),
-                warc_filename=location.filename,
-                warc_offset=location.offset,
-                warc_length=location.length,
-            )
+            capture = Capture(**capture_row(run_id, fetch, location, page.id))
             session.add(capture)
             session.flush()
             return capture.id
@@ -392,10 +375,6 @@ def _set_hans(version: ArticleVersion, fields: ArticleFields) -> None:
     version.artefacts_removed = fields.artefacts_removed
     version.lost_chars = fields.lost_chars
     version.script = fields.script
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key.lower() == name), None)
 
 
 def _now() -> dt.datetime:

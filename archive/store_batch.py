@@ -204,16 +204,20 @@ def _pages(conn: Connection, writes: list[PageWrite], canon: list[str]) -> list[
 
 
 def _captures(conn: Connection, writes: list[PageWrite], page_ids: list[int]) -> list[int]:
-    rows = [_capture_row(w, pid) for w, pid in zip(writes, page_ids, strict=True)]
+    rows = [
+        capture_row(w.run_id, w.fetch, w.location, pid)
+        for w, pid in zip(writes, page_ids, strict=True)
+    ]
     statement = insert(_CAPTURE).returning(_CAPTURE.c.id, sort_by_parameter_order=True)
     return list(conn.execute(statement, rows).scalars())
 
 
-def _capture_row(w: PageWrite, page_id: int) -> dict[str, Any]:
-    fetch, evidence = w.fetch, w.fetch.encoding
+def capture_row(run_id: int, fetch: Fetch, location: WarcLocation, page_id: int) -> dict[str, Any]:
+    """The capture row of a fetch whose WARC records are at ``location``."""
+    evidence = fetch.encoding
     return {
         "page_id": page_id,
-        "run_id": w.run_id,
+        "run_id": run_id,
         "url": fetch.url,
         "fetched_at": fetch.fetched_at,
         "http_status": fetch.status,
@@ -228,9 +232,9 @@ def _capture_row(w: PageWrite, page_id: int) -> dict[str, Any]:
         "replacement_count": evidence.replacement_count if evidence else None,
         "payload_sha256": hashlib.sha256(fetch.body).hexdigest(),
         "payload_length": len(fetch.body),
-        "warc_filename": w.location.filename,
-        "warc_offset": w.location.offset,
-        "warc_length": w.location.length,
+        "warc_filename": location.filename,
+        "warc_offset": location.offset,
+        "warc_length": location.length,
     }
 
 
