@@ -44,6 +44,7 @@ __all__ = ["NORMAL_FINISH_REASONS", "ArchivePipeline"]
 logger = logging.getLogger(__name__)
 # Stats that are also fields of the run row's counts (archive.records.RunCounts).
 _COUNTED = ("pages_fetched", "articles_archived", "new_versions", "removals")
+BATCH_BYTES = 4 << 20  # a batch is stored once its pages hold this many bytes
 
 
 @dataclass(slots=True)
@@ -87,6 +88,7 @@ class ArchivePipeline:
         self.batch_seconds = batch_seconds
         self._batch: list[Pending] = []
         self._batch_since = 0.0
+        self._batch_bytes = 0
         self._batch_timer: task.LoopingCall | None = None
         self._flushing = asyncio.Lock()
 
@@ -235,9 +237,11 @@ class ArchivePipeline:
             return item
         item.doc = None  # the tree is the page's largest object: not kept for the batch
         if not self._batch:
-            self._batch_since = time.monotonic()
+            self._batch_since, self._batch_bytes = time.monotonic(), 0
         self._batch.append(Pending(item, plan))
-        if len(self._batch) >= self.batch_pages:
+        # Bytes bound the batch too: a sitemap of tens of MB is not held for 2 s beside others.
+        self._batch_bytes += len(item.fetch.body) + len(item.fetch.raw_response or b"")
+        if len(self._batch) >= self.batch_pages or self._batch_bytes >= BATCH_BYTES:
             await self.flush()
         return item
 
