@@ -43,17 +43,45 @@ class _BrotliDecompressor:
     def decompress(self, data: bytes, _max_length: int = 0) -> bytes:
         return self._inner.process(data)
 
+    def flush(self) -> bytes:  # warcio calls it when a stream is closed
+        return b""
 
-def _install_brotli() -> None:
+
+class _ZstdDecompressor:
+    """warcio knows no zstd at all. The crawler does not ask for it (crawler/settings.py), but
+    a server may send it unasked; its body is then read back with the zstd module Scrapy
+    decodes it with (``backports.zstd`` before Python 3.14)."""
+
+    def __init__(self) -> None:
+        try:
+            from compression import zstd  # type: ignore[import-not-found]
+        except ImportError:
+            from backports import zstd
+        self._inner = zstd.ZstdDecompressor()
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inner.unused_data
+
+    def decompress(self, data: bytes, _max_length: int = 0) -> bytes:
+        return self._inner.decompress(data)
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _install_decoders() -> None:
     try:
         import brotli
     except ImportError:  # then warcio says "Decompression type not supported: br"
-        return
-    if not hasattr(brotli.Decompressor, "decompress"):
-        BufferedReader.DECOMPRESSORS["br"] = _BrotliDecompressor
+        pass
+    else:
+        if not hasattr(brotli.Decompressor, "decompress"):
+            BufferedReader.DECOMPRESSORS["br"] = _BrotliDecompressor
+    BufferedReader.DECOMPRESSORS.setdefault("zstd", _ZstdDecompressor)
 
 
-_install_brotli()
+_install_decoders()
 
 
 class OriginalRecord(NamedTuple):

@@ -25,6 +25,16 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 COOKIES_ENABLED = False
+# The codings the crawler asks for: gzip and deflate, as Heritrix does. Scrapy would also ask
+# for br and zstd. The WARC keeps a body as the server coded it, and warcio (`warcio check`,
+# pywb) reads br only through brotlipy, which cannot be installed beside the brotli Scrapy
+# needs (warcio issue 73), and zstd not at all. A server that sends br or zstd unasked is
+# still archived as sent and read back by archive/warc_read.py.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
 TELNETCONSOLE_ENABLED = False
 # 404 and 410 reach the spider: the page is archived as gone and counted, not silently lost.
 HTTPERROR_ALLOWED_CODES = [404, 410]

@@ -8,9 +8,16 @@ import dataclasses
 import datetime as dt
 import gzip
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+
+try:
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:  # before Python 3.14
+    from backports import zstd
 
 from archive.warc import WarcWriter
 from archive.warc_read import original_record, read_payload
@@ -78,3 +85,50 @@ def test_a_raw_exchange_is_written_byte_for_byte(tmp_path: Path) -> None:
         }
     assert blocks["response"] == fetch.raw_response
     assert blocks["request"] == fetch.raw_request
+
+
+def raw_fetch(path: str, body: bytes, coding: str | None, chunks: int) -> object:
+    """A fetch whose raw response is ``body`` coded (gzip, zstd) and/or chunked, as sent."""
+    coded = body
+    if coding == "gzip":
+        coded = gzip.compress(body, mtime=0)
+    elif coding == "zstd":
+        coded = zstd.compress(body)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+    if coding:
+        head += b"Content-Encoding: %s\r\n" % coding.encode()
+    if chunks:
+        size = -(-len(coded) // chunks)
+        parts = [coded[i : i + size] for i in range(0, len(coded), size)]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+        raw = head + b"Transfer-Encoding: chunked\r\n\r\n" + framed
+    else:
+        raw = head + b"Content-Length: %d\r\n\r\n" % len(coded) + coded
+    request = b"GET %s HTTP/1.1\r\nHost: wire.cn\r\nAccept-Encoding: gzip, deflate\r\n\r\n" % (
+        path.encode()
+    )
+    fetch = make_fetch(f"http://wire.cn{path}", body)
+    return dataclasses.replace(fetch, raw_response=raw, raw_request=request)
+
+
+def test_plain_warcio_check_passes_on_what_the_crawler_asks_for_and_zstd_reads_back(
+    tmp_path: Path,
+) -> None:
+    """The codings the crawler asks for (gzip, deflate; chunked or not) and a revisit pass
+    `warcio check` exactly as installed, with nothing of ours loaded; a zstd body a server sent
+    unasked passes too and is read back decoded."""
+    kinds = {"/g.html": ("gzip", 0), "/c.html": (None, 3), "/gc.html": ("gzip", 2)}
+    kinds["/z.html"] = ("zstd", 0)
+    with WarcWriter(tmp_path, "wire", 1, started_at=T0) as night1:
+        written = {p: night1.write(raw_fetch(p, PAGE, *how)) for p, how in kinds.items()}
+    original = original_record(tmp_path, written["/g.html"].filename, written["/g.html"].offset)
+    with WarcWriter(tmp_path, "wire", 2, started_at=LATER) as night2:
+        again = night2.write(raw_fetch("/g.html", PAGE, "gzip", 0), original)
+    assert again.revisit
+    for location in [*written.values(), again]:
+        assert read_payload(tmp_path, location.filename, location.offset) == PAGE
+    files = sorted(str(p) for p in tmp_path.rglob("*.warc.gz"))
+    warcio = Path(sys.executable).with_name("warcio")
+    check = subprocess.run([str(warcio), "check", "-v", *files], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count("digest pass") >= 2 * len(kinds)
