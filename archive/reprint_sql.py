@@ -1,6 +1,7 @@
 """The reprint index's statements (``archive.reprints`` decides, this module reads and writes).
 
-Indexing a reprint takes three round trips to the database, a fresh article one:
+Indexing a reprint takes three round trips to the database, a fresh article one (a batch of
+fresh articles one together, ``lookup_and_store_many``):
 
 1. ``lookup_and_store``: the candidates (pages sharing a band key, with their signatures) read,
    and the page's own band keys and signature written;
@@ -120,6 +121,60 @@ def lookup_and_store(
     return rows
 
 
+# The same for a batch of pages that had no text before (``archive.reprint_batch``): one
+# statement whatever the number of pages, their keys and signatures stored from arrays.
+_PG_LOOKUP_AND_STORE_MANY = text(
+    """
+    WITH added AS (
+        INSERT INTO lsh_band (page_id, band, key)
+        SELECT k.page_id, k.band, k.key
+        FROM unnest(
+            CAST(:key_pids AS INTEGER[]), CAST(:key_bands AS SMALLINT[]),
+            CAST(:keys AS BIGINT[])
+        ) AS k (page_id, band, key)
+        ON CONFLICT (page_id, band) DO UPDATE SET key = EXCLUDED.key
+    ), signed AS (
+        INSERT INTO minhash (page_id, hashvalues)
+        SELECT s.page_id, s.hashvalues
+        FROM unnest(CAST(:pids AS INTEGER[]), CAST(:signatures AS BYTEA[]))
+            AS s (page_id, hashvalues)
+        ON CONFLICT (page_id) DO UPDATE SET hashvalues = EXCLUDED.hashvalues
+    )
+    SELECT b.page_id, b.band, b.key, m.hashvalues
+    FROM lsh_band AS b LEFT JOIN minhash AS m ON m.page_id = b.page_id
+    WHERE b.key = ANY (CAST(:keys AS BIGINT[]))
+    """
+)
+
+
+def lookup_and_store_many(
+    conn: Connection, pages: Sequence[tuple[int, list[int], bytes]]
+) -> Sequence[Row[Any]]:
+    """``lookup_and_store`` for several pages that have no keys yet, (page_id, keys,
+    hashvalues) each, in one statement: the band rows sharing any of their keys, read before
+    any of theirs is stored (so the pages never see each other)."""
+    keys = [key for _, page_keys, _ in pages for key in page_keys]
+    if conn.dialect.name == "postgresql":
+        params = {
+            "key_pids": [pid for pid, page_keys, _ in pages for _ in page_keys],
+            "key_bands": [band for _, page_keys, _ in pages for band in range(len(page_keys))],
+            "keys": keys,
+            "pids": [pid for pid, _, _ in pages],
+            "signatures": [hashvalues for _, _, hashvalues in pages],
+        }
+        return conn.execute(_PG_LOOKUP_AND_STORE_MANY, params).all()
+    rows = conn.execute(_CANDIDATES, {"keys": keys}).all() if keys else []
+    bands = [
+        {"page_id": pid, "band": band, "key": key}
+        for pid, page_keys, _ in pages
+        for band, key in enumerate(page_keys)
+    ]
+    if bands:
+        conn.execute(_ADD_BANDS, bands)
+    conn.execute(_ADD_SIG, [{"page_id": pid, "hashvalues": sig} for pid, _, sig in pages])
+    return rows
+
+
 # -- step 2: texts of the close candidates, members of their clusters ---------------------------
 
 _MATE = _PAGE.alias("mate")
@@ -162,11 +217,13 @@ _MEMBERS_AND_TEXTS = (
 )
 
 
-def members_and_texts(conn: Connection, page_id: int, close: list[int]) -> Sequence[Row[Any]]:
-    """One row per page among ``close``, ``page_id`` and the members of their clusters (pages
+def members_and_texts(
+    conn: Connection, page_ids: list[int], close: list[int]
+) -> Sequence[Row[Any]]:
+    """One row per page among ``close``, ``page_ids`` and the members of their clusters (pages
     with a version): id, cluster_id, site_id, site name, source, published, first_seen_at, and
     for the ``close`` pages only their title, title_hans, body and body_hans (else None)."""
-    return conn.execute(_MEMBERS_AND_TEXTS, {"ids": [*close, page_id], "close": close}).all()
+    return conn.execute(_MEMBERS_AND_TEXTS, {"ids": [*close, *page_ids], "close": close}).all()
 
 
 # -- step 3: the cluster written ----------------------------------------------------------------

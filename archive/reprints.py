@@ -29,6 +29,7 @@ number of candidates: one for a fresh article, three for a reprint (``archive.re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -104,7 +105,7 @@ def index_page(
     lookup = find_reprints(conn, page.id, own, sig, replace=not first_text)
     if not lookup.matches:
         return page.cluster_id
-    return _join(session, conn, page, lookup)
+    return join_cluster(session, conn, page, lookup)
 
 
 def find_reprints(
@@ -121,32 +122,51 @@ def find_reprints(
     values = sig.hashvalues.astype("<u4", copy=False).tobytes()
     rows = reprint_sql.lookup_and_store(conn, page_id, keys, values, replace=replace)
     lookup = Lookup()
+    stored = candidates_of(rows, page_id, keys)
+    lookup.candidates = len(stored)
+    close = close_candidates(sig, stored)
+    if not close:
+        return lookup
+    lookup.verified = len(close)
+    lookup.members = list(reprint_sql.members_and_texts(conn, [page_id], close))
+    lookup.matches = verified_matches(own, close, lookup.members)
+    return lookup
+
+
+def candidates_of(
+    rows: Sequence[Row[Any]], page_id: int, keys: list[int]
+) -> dict[int, bytes | None]:
+    """The pages other than ``page_id`` among the band rows ``rows`` that share one of
+    ``keys`` in its own band, with their stored signatures."""
     stored: dict[int, bytes | None] = {}
     for pid, band, key, hashvalues in rows:
         # Keys hash their band's number in, but a key only counts in its own band.
         if pid != page_id and band < len(keys) and keys[band] == key:
             stored[pid] = hashvalues
-    lookup.candidates = len(stored)
-    close = sorted(
+    return stored
+
+
+def close_candidates(sig: Signature, stored: dict[int, bytes | None]) -> list[int]:
+    """The candidates whose signature estimate reaches ESTIMATE_FLOOR (or that have none)."""
+    return sorted(
         pid
         for pid, hashvalues in stored.items()
         if hashvalues is None or _estimate(sig, hashvalues) >= ESTIMATE_FLOOR
     )
-    if not close:
-        return lookup
-    lookup.verified = len(close)
-    lookup.members = list(reprint_sql.members_and_texts(conn, page_id, close))
+
+
+def verified_matches(own: np.ndarray, close: list[int], rows: Sequence[Row[Any]]) -> list[int]:
+    """The ``close`` pages whose text (in ``rows`` of ``members_and_texts``) is a reprint."""
     texts = {
         row.id: (row[8] or row[7] or "", row.body_hans or row.body or "")
-        for row in lookup.members
+        for row in rows
         if row.body is not None
     }
-    lookup.matches = [
+    return [
         pid
         for pid in close
         if pid in texts and is_reprint(own, shingles(fingerprint_text(*texts[pid])))
     ]
-    return lookup
 
 
 def _estimate(sig: Signature, stored: bytes) -> float:
@@ -164,7 +184,7 @@ def current_texts(conn: Connection, page_ids: list[int]) -> dict[int, tuple[str,
     }
 
 
-def _join(session: Session, conn: Connection, page: Page, lookup: Lookup) -> int:
+def join_cluster(session: Session, conn: Connection, page: Page, lookup: Lookup) -> int:
     """Put the page and its matches into one cluster (the lowest existing one, merging the
     others into it, or a new one) and name the cluster's likely original; one statement."""
     joining = {page.id, *lookup.matches}

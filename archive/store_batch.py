@@ -9,7 +9,8 @@ The common cases take statements that serve the whole batch: one SELECT of the b
 one INSERT of the new ones and one UPDATE (executemany) of the others, one INSERT of the
 captures, one SELECT of the current versions, one UPDATE confirming the unchanged ones, and for
 first versions one SELECT and one INSERT of their texts, one INSERT of the versions and the
-search index's rows (archive.search); then the reprint index per new text (archive.reprints). Why not the ORM: its unit of work spent about
+search index's rows (archive.search); then the reprint index of the new texts
+(archive.reprint_batch). Why not the ORM: its unit of work spent about
 0.5 ms of Python per statement on this path (benchmarks/crawl_profile.py), more than the
 statement itself. The rare cases (an edited, restored or removed article, a version stored
 before the zh-Hans reading existed) take Archive.record_article / record_removal in the same
@@ -26,9 +27,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from archive import reprints, search
+from archive import search
 from archive.models import ArticleText, ArticleVersion, Capture, Page
 from archive.records import ArticleFields, Fetch, VersionOutcome
+from archive.reprint_batch import PageRef, index_new_pages
 from archive.urls import canonical_url
 from archive.versioning import digests
 from archive.warc import WarcLocation
@@ -89,15 +91,6 @@ class PageStored:
     confirmed: bool = False
     removal: VersionOutcome | None = None
     article: VersionOutcome | None = None
-
-
-class _PageRef:
-    """The two fields of a page the reprint index reads, for a page without an ORM object."""
-
-    __slots__ = ("cluster_id", "id")
-
-    def __init__(self, page_id: int) -> None:
-        self.id, self.cluster_id = page_id, None
 
 
 class PageBatches:
@@ -283,13 +276,10 @@ def _first_versions(
     statement = insert(_VERSION).returning(_VERSION.c.id, sort_by_parameter_order=True)
     version_ids = list(conn.execute(statement, rows).scalars())
     search.index_many(conn, [(s.page_id, w.fields) for s, w, _ in first])  # type: ignore[misc]
-    for (s, w, _), version_id in zip(first, version_ids, strict=True):
+    for (s, _, _), version_id in zip(first, version_ids, strict=True):
         s.article = VersionOutcome(s.page_id, version_id, 1, True, "new")
-        fields = w.fields
-        assert fields is not None
-        reprints.index_page(
-            session, _PageRef(s.page_id), fields.hans_title, fields.hans_body, first_text=True
-        )
+    texts = [(PageRef(s.page_id), w.fields) for s, w, _ in first]
+    index_new_pages(session, [(page, f.hans_title, f.hans_body) for page, f in texts if f])
 
 
 def _texts(conn: Connection, by_hash: dict[str, ArticleFields]) -> dict[str, int]:
