@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from archive import store_batch
 from archive.models import ReprintCluster
@@ -15,7 +15,7 @@ from archive.queries import reprint_clusters
 from archive.similarity import fingerprint_text, shingles, signature
 from archive.store import Archive, PageWrite
 from tests.fixtures_db import T0, make_fetch, make_fields
-from tests.test_reprints import PARAS, SITES, body, members, store
+from tests.test_reprints import PARAS, SITES, body, counted_statements, members, store
 from tests.test_reprints import runs as runs  # the fixture, used by name
 
 
@@ -78,7 +78,7 @@ def test_pages_of_one_batch_that_are_reprints_of_each_other_are_clustered(runs, 
     # and two short fresh notices (indexed together).
     pages = [("qhzgh", 1, body(1, 6)), ("xazgh", 2, body(1, 6))]
     pages += [("xnzgh", 3, "第三篇短文。"), ("bcrb", 4, "第四篇短文，另有内容。")]
-    assert share_a_key(body(1, 6), body(1, 6)) and not share_a_key(pages[2][2], pages[3][2])
+    assert not share_a_key(pages[2][2], pages[3][2])
     batch(archive, runs, pages, day=0)
     assert members(archive) == [{"http://qhzgh.example/a/1.html", "http://xazgh.example/a/2.html"}]
     assert sizes(archive) == [2]
@@ -89,34 +89,12 @@ def test_a_batch_of_fresh_articles_is_one_statement_on_postgresql(
 ):
     if not database_url.startswith("postgresql"):
         pytest.skip("round trips are PostgreSQL's cost; SQLite's statements run in the process")
-    counts: list[int] = []
-    inside = False
-
-    def count(*_: object) -> None:
-        if inside:
-            counts[-1] += 1
-
-    real = store_batch.index_new_pages
-
-    def counted(*args, **kwargs):
-        nonlocal inside
-        counts.append(0)
-        inside = True
-        try:
-            return real(*args, **kwargs)
-        finally:
-            inside = False
-
     store(archive, runs, "qhzgh", 1, body(1, 6))
     fresh = [(SITES[n], 20 + n, PARAS[n] + PARAS[7 - n]) for n in range(3)]
     assert not share_a_key(*(text for _, _, text in fresh))
-    event.listen(archive.engine, "before_cursor_execute", count)
-    try:
-        monkeypatch.setattr(store_batch, "index_new_pages", counted)
+    with counted_statements(archive.engine, monkeypatch, store_batch, "index_new_pages") as counts:
         batch(archive, runs, fresh, day=1)
         batch(archive, runs, [("xazgh", 30, body(1, 6)), ("xnzgh", 31, body(7, 8))], day=2)
-    finally:
-        event.remove(archive.engine, "before_cursor_execute", count)
     # fresh: the lookup and store; with a reprint: + texts and members, + the cluster write
     assert counts == [1, 3]
     with archive.engine.connect() as conn:

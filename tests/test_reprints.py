@@ -4,6 +4,8 @@ edit, and the round trips a new article costs on PostgreSQL. SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, func, select
@@ -82,11 +84,9 @@ def test_an_edit_replaces_the_pages_keys_and_a_repost_of_the_new_text_finds_it(a
     assert old not in members(archive)[0]
 
 
-def test_indexing_costs_one_round_trip_for_a_fresh_article_and_three_for_a_reprint(
-    archive, runs, database_url, monkeypatch
-):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("round trips are PostgreSQL's cost; SQLite's statements run in the process")
+@contextmanager
+def counted_statements(engine, monkeypatch, module, name: str) -> Iterator[list[int]]:
+    """The statements each call of ``module.name`` executes on ``engine``, a count per call."""
     counts: list[int] = []
     inside = False
 
@@ -94,9 +94,9 @@ def test_indexing_costs_one_round_trip_for_a_fresh_article_and_three_for_a_repri
         if inside:
             counts[-1] += 1
 
-    real = reprints.index_page
+    real = getattr(module, name)
 
-    def counted(*args, **kwargs):  # the real index_page, its statements counted
+    def counted(*args, **kwargs):  # the real function, its statements counted
         nonlocal inside
         counts.append(0)
         inside = True
@@ -105,13 +105,22 @@ def test_indexing_costs_one_round_trip_for_a_fresh_article_and_three_for_a_repri
         finally:
             inside = False
 
-    monkeypatch.setattr(reprints, "index_page", counted)
-    event.listen(archive.engine, "before_cursor_execute", count)
+    monkeypatch.setattr(module, name, counted)
+    event.listen(engine, "before_cursor_execute", count)
     try:
+        yield counts
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_indexing_costs_one_round_trip_for_a_fresh_article_and_three_for_a_reprint(
+    archive, runs, database_url, monkeypatch
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("round trips are PostgreSQL's cost; SQLite's statements run in the process")
+    with counted_statements(archive.engine, monkeypatch, reprints, "index_page") as counts:
         store(archive, runs, "qhzgh", 1, body(1, 6))  # fresh
         store(archive, runs, "xazgh", 2, body(1, 6), day=1)  # a reprint, new cluster
         store(archive, runs, "xnzgh", 3, body(1, 5), day=2)  # a reprint, joins it
-    finally:
-        event.remove(archive.engine, "before_cursor_execute", count)
     assert counts == [1, 3, 3]
     assert [len(m) for m in members(archive)] == [3]
