@@ -1,10 +1,13 @@
-"""Suite-wide fixtures: the network guard, fresh databases, the replica sites."""
+"""Suite-wide fixtures: the network guard, fresh databases, the replica sites, the browser."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
+
+import pytest
 
 NETGUARD_DIR = Path(__file__).parent / "netguard"
 sys.path.insert(0, str(NETGUARD_DIR))
@@ -23,3 +26,19 @@ pytest_plugins = [
     "tests.parallel",
     "pytester",  # tests/test_parallel.py runs a toy suite on two workers
 ]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Playwright cannot download its browser here: launch Debian's chromium.
+
+    Here, not in tests/test_web.py: a session fixture of a test module puts its tests in a
+    unit of their own (tests/parallel.py), which split the web module's browser tests from its
+    other tests, and each part crawled the replica and started `gonghui serve` again."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        message = "no chromium on PATH (apt-get install chromium fonts-wqy-microhei)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": chromium}

@@ -7,9 +7,7 @@ the database, the Atom feed, JSON. Screenshots of each page go to a temp folder 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import urllib.parse
 import urllib.request
@@ -37,18 +35,6 @@ class Served:
     url: str  # http://127.0.0.1:PORT
     database_url: str
     shots: Path
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    """Playwright cannot download its browser here: launch Debian's chromium."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "no chromium on PATH (apt-get install chromium fonts-wqy-microhei)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return {**browser_type_launch_args, "executable_path": chromium}
 
 
 @pytest.fixture(scope="module")
