@@ -208,11 +208,14 @@ def join_cluster(session: Session, conn: Connection, page: Page, lookup: Lookup)
         original=likely_original(members),
         now=_now(),
     )
-    # The statements above bypassed the session: what it holds of pages and clusters is stale.
-    for obj in list(session.identity_map.values()):
+    # The statement above bypassed the session: what it holds of the pages moved and of the
+    # clusters changed is stale (only those: a store's session can hold many pages).
+    moved = {cluster_id, *merged}
+    for key, obj in list(session.identity_map.items()):
         if isinstance(obj, Page):
-            session.expire(obj, ["cluster_id"])
-        elif isinstance(obj, ReprintCluster):
+            if key[1][0] in joining or obj.__dict__.get("cluster_id") in moved:
+                session.expire(obj, ["cluster_id"])
+        elif isinstance(obj, ReprintCluster) and key[1][0] in moved:
             session.expire(obj)
     return cluster_id
 
