@@ -46,9 +46,9 @@ WORKERS = 3
 WORKER_ENV = {"GONGHUI_WORKER_HEARTBEAT": "0.5", "GONGHUI_WORKER_STALLED_AFTER": "3"}
 
 
-def served_seeds(folder: Path, replica: ReplicaServer) -> Path:
+def served_seeds(folder: Path, replica: ReplicaServer, *, slowed: bool = True) -> Path:
     """The shipped seeds with each site's base_url at its replica origin (its own port, so
-    its own host key), the victim slowed."""
+    its own host key), the victim slowed (unless not ``slowed``)."""
     folder.mkdir()
     for seed in SEEDS.glob("*.toml"):
         body = re.sub(
@@ -57,7 +57,7 @@ def served_seeds(folder: Path, replica: ReplicaServer) -> Path:
             seed.read_text(encoding="utf-8"),
             flags=re.M,
         )
-        if seed.stem == VICTIM:
+        if seed.stem == VICTIM and slowed:
             body = re.sub(r"download_delay = [0-9.]+", f"download_delay = {VICTIM_DELAY}", body)
         (folder / seed.name).write_text(body, encoding="utf-8")
     return folder
@@ -184,9 +184,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
 
             # The single-process reference: every site in one crawl. (The backfill's editions
             # are those the front page links, so it adds no version: the workers' archive must
-            # equal this one with it.)
+            # equal this one with it.) Nobody kills it: the victim need not be slowed, the
+            # seeds differ in that download_delay only.
             ref = dict(database_url=f"sqlite:///{tmp / 'ref.sqlite3'}", warc_dir=tmp / "warc-ref")
-            run_ok(gonghui_argv("crawl", "--all", **ref, seeds_dir=seeds))
+            ref_seeds = served_seeds(tmp / "ref-seeds", replica, slowed=False)
+            run_ok(gonghui_argv("crawl", "--all", **ref, seeds_dir=ref_seeds))
 
             cli = dict(database_url=url, warc_dir=tmp / "warc", seeds_dir=seeds)
             outputs = [enqueue(cli, "--all"), enqueue(cli, "--all"), enqueue(cli, VICTIM, *fill)]

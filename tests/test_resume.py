@@ -96,13 +96,14 @@ def undisturbed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ReplicaServer, Path, dict]]:
     """The replica, the slowed seeds, and the versions of one crawl never interrupted (once for
-    the module: the SQLite and the PostgreSQL case compare with it)."""
+    the module: the SQLite and the PostgreSQL case compare with it). That crawl, killed by
+    nobody, uses the shipped seeds: they differ from the slowed ones in download_delay only."""
     tmp_path = tmp_path_factory.mktemp("undisturbed")
     seeds = slow_seeds(tmp_path / "seeds")
     with ReplicaServer() as replica:
         reference = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
         done = subprocess.run(
-            crawl_args(reference, tmp_path / "warc-ref", seeds, replica),
+            crawl_args(reference, tmp_path / "warc-ref", SEEDS, replica),
             capture_output=True,
             text=True,
             timeout=300,
