@@ -1,19 +1,24 @@
 """Crawl, advance the replica a day, crawl again, over every day of the replica's timeline: the
 archive's versions, change classes, removals and reprint clusters equal the replica's ground
-truth of each day, on SQLite and PostgreSQL. The real spider, in `gonghui crawl` subprocesses."""
+truth of each day, on SQLite and PostgreSQL. The real spider, in `gonghui crawl` subprocesses;
+the commands that only read (history, diff, reprints, export) run in this process, through the
+same entry point (tests/test_cli.py and tests/test_cli_guards.py run them as subprocesses)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import make_engine
 from archive.models import ArticleVersion, Page, ReprintCluster, Run
+from crawler.cli.main import cli
 from crawler.replica.server import ReplicaServer
 from crawler.replica.timeline import LAST_DAY, DayTruth, day_truth
 from tests.test_crawl import gonghui
@@ -90,6 +95,17 @@ def days(
             assert done.returncode == 0, done.stderr[-3000:]
             snapshots.append(snapshot(module_database_url, done.stdout))
     yield snapshots
+
+
+def read(*args: str, database_url: str, warc_dir: Path) -> Result:
+    """`gonghui ARGS` for a command that only reads, in this process (no interpreter to start,
+    as tests/test_monitoring.py does): the entry point's error line and exit code as a
+    subprocess would give them, and never an exception other than that exit."""
+    result = CliRunner().invoke(
+        cli, ["--database", database_url, "--warc-dir", str(warc_dir), *args]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
 
 
 def expected(truth: DayTruth) -> dict[Key, tuple[tuple[str, ...], str | None]]:
@@ -181,8 +197,8 @@ def test_history_lists_a_removal_and_a_restoration_with_how_the_page_went(
     days, module_database_url, tmp_path
 ):
     url = _page_url(module_database_url, ("new", "removed", "restored"))
-    done = gonghui("history", url, database_url=module_database_url, warc_dir=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = read("history", url, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.exit_code == 0, done.stderr
     lines = done.stdout.splitlines()
     assert [
         n for n in ("new", "removed (http_", "restored") if not any(n in ln for ln in lines)
@@ -192,16 +208,16 @@ def test_history_lists_a_removal_and_a_restoration_with_how_the_page_went(
 
 def test_diff_marks_a_typo_fix_inside_its_sentence(days, module_database_url, tmp_path):
     url = _page_url(module_database_url, ("new", "minor_edit"))
-    done = gonghui("diff", url, database_url=module_database_url, warc_dir=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = read("diff", url, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.exit_code == 0, done.stderr
     changed = [ln for ln in done.stdout.splitlines() if ln.startswith("~ ")]
     assert len(changed) == 1 and "[-" in changed[0] and "{+" in changed[0], done.stdout
     assert "--- v1 new" in done.stdout and "+++ v2 minor_edit" in done.stdout
 
 
 def test_reprints_lists_each_cluster_with_its_original_first(days, module_database_url, tmp_path):
-    done = gonghui("reprints", database_url=module_database_url, warc_dir=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = read("reprints", database_url=module_database_url, warc_dir=tmp_path)
+    assert done.exit_code == 0, done.stderr
     assert f"Reprint clusters: {len(day_truth(LAST_DAY).reprints)}" in done.stdout
     assert done.stdout.count("original") == len(day_truth(LAST_DAY).reprints)
 
@@ -218,8 +234,8 @@ def test_reprints_lists_each_cluster_with_its_original_first(days, module_databa
 def test_unknown_urls_and_versions_get_one_error_line(days, module_database_url, tmp_path, args):
     page = _page_url(module_database_url, ("new", "minor_edit"))
     args = tuple(a.replace("{page}", page) for a in args)
-    done = gonghui(*args, database_url=module_database_url, warc_dir=tmp_path)
-    assert done.returncode != 0
+    done = read(*args, database_url=module_database_url, warc_dir=tmp_path)
+    assert done.exit_code != 0
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr + done.stdout
 
@@ -229,7 +245,7 @@ def test_the_export_carries_cluster_ids_removals_and_change_classes(
 ):
     import json
 
-    done = gonghui(
+    done = read(
         "export",
         "--format",
         "jsonl",
@@ -238,7 +254,7 @@ def test_the_export_carries_cluster_ids_removals_and_change_classes(
         database_url=module_database_url,
         warc_dir=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     groups: dict[int, set[Key]] = {}
     for row in rows:
