@@ -29,8 +29,8 @@ nested buckets subtracted from the one they sit in, so nothing is counted twice:
   extraction and the soft-404 check);
 - **WARC**: ``Archive.write_warcs`` (a batch's revisit lookup, warcio records, gzip);
 - **versions**: ``archive.textdiff.classify_change`` and ``archive.versioning``'s hashes;
-- **reprints**: ``archive.reprints.index_page`` (MinHash signature, band lookup, cluster
-  write, keys; its SQL included);
+- **reprints**: ``archive.reprint_batch.index_new_pages`` and ``archive.reprints.index_page``
+  (MinHash signature, band lookup, cluster write, keys; its SQL included);
 - **storage**: the pipeline's batches (``ArchivePipeline.flush``) minus WARC, versions,
   reprints and its stats calls (capture, page and version rows, the search index, the
   transaction and commit: SQLAlchemy and sqlite3), plus the pipeline's ``open_spider``, ``spider_closed`` and lease
@@ -239,7 +239,11 @@ def buckets(prof: Profile) -> dict[str, float]:
     decode = prof.cum("crawler/decode.py", "decode_body")
     extract = prof.cum("crawler/pipelines/page_plan.py", "plan_page")
     warc = prof.cum("archive/store.py", "write_warcs")
-    reprints = prof.cum("archive/reprints.py", "index_page")
+    # A batch's new articles (reprint_batch), an edited article's new text (index_page):
+    # neither calls the other.
+    reprints = prof.cum("archive/reprint_batch.py", "index_new_pages") + prof.cum(
+        "archive/reprints.py", "index_page"
+    )
     versions = (
         prof.cum("archive/textdiff.py", "classify_change")
         + prof.cum("archive/versioning.py", "content_sha256")

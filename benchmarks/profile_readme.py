@@ -26,7 +26,7 @@ def section(r: dict[str, Any]) -> str:
         "cumulative time of each one's entry points, nested buckets subtracted (the module "
         "docstring lists them): decode `decode_body`; links and parse `SiteSpider.parse` and "
         "the sitemap callbacks without decode; extract `plan_page`; WARC `write_warc`; "
-        "versions `classify_change` and `content_sha256`; reprints `reprints.index_page`; "
+        "versions `classify_change` and `content_sha256`; reprints `reprint_batch.index_new_pages` and `reprints.index_page`; "
         "storage the pipeline's `_store` without those (rows, transaction, commit: SQLAlchemy "
         "and sqlite3) plus opening and closing the run; logging/stats calls into `logging`, "
         "Scrapy's stats collector, log formatter and stats extensions; start-up and shutdown "
