@@ -24,7 +24,7 @@ PROJECT_PACKAGES = ("archive", "crawler", "jobs", "schedules", "seeds", "web", "
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With PYTHONDONTWRITEBYTECODE set (as it is where this suite runs in CI), nothing writes
+    """With PYTHONDONTWRITEBYTECODE set (as it was where the suite was timed), nothing writes
     the project's bytecode, and each of the ~300 `gonghui` subprocesses the suite starts
     compiled the project's modules from source again: 0.5-0.6 s of every crawl and every
     `gonghui status`. Compiled once here instead (the controller, before any worker starts),
