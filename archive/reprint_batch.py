@@ -13,15 +13,18 @@ more than the lookup itself (measured at 100 k articles: 1.2-1.4 ms a statement,
    has some;
 3. the cluster write of each page that has verified reprints, one statement each, in order.
 
-The pages of a batch do not see each other in step 1 (every key is read before any is
-stored). So the pages that share a band key with another page of the batch, which is when one
-could be the other's reprint, are left out of it and indexed after it one by one, as
-``index_page`` does, each seeing every page stored before it: the clusters come out the same.
+The pages of one such statement do not see each other (every key is read before any is
+stored), and a page can only be another's reprint when they share a band key. So the batch is
+indexed in rounds (``_rounds``): a page goes one round after the last earlier page of the batch
+it shares a key with. Within a round no two pages share a key; each page sees every earlier
+page that could be its reprint, stored by an earlier round, as ``index_page`` page by page
+would: the clusters come out the same. A batch of fresh articles is one round; articles
+reprinted within their batch (common when sites repost the same release the same night) add
+one round per generation, not one per page.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,15 +74,27 @@ def index_new_pages(
         sig = signature(own)
         signed.append(_Signed(page, own, sig, sig.band_keys(), []))
     conn = session.connection()
-    uses = Counter(key for item in signed for key in item.keys)
-    apart = [item for item in signed if all(uses[key] == 1 for key in item.keys)]
-    if len(apart) > 1:
-        _index_together(session, conn, apart)
-    together = {id(item) for item in apart} if len(apart) > 1 else set()
-    for item in signed:  # after the others, so each sees every page stored before it
-        if id(item) not in together:
-            _index_one(session, conn, item)
+    for round_ in _rounds(signed):
+        if len(round_) > 1:
+            _index_together(session, conn, round_)
+        else:
+            _index_one(session, conn, round_[0])
     return [item.page.cluster_id for item in signed]
+
+
+def _rounds(signed: list[_Signed]) -> list[list[_Signed]]:
+    """The batch in rounds, in order: each page one round after the last earlier page of the
+    batch it shares a band key with (round 0 if none), so no two pages of a round share a key."""
+    last_round: dict[int, int] = {}  # band key -> the latest round holding a page with it
+    rounds: list[list[_Signed]] = []
+    for item in signed:
+        level = 1 + max((last_round.get(key, -1) for key in item.keys), default=-1)
+        if level == len(rounds):
+            rounds.append([])
+        rounds[level].append(item)
+        for key in item.keys:
+            last_round[key] = level
+    return rounds
 
 
 def _index_together(session: Session, conn: Connection, signed: list[_Signed]) -> None:

@@ -74,8 +74,8 @@ def test_a_batch_clusters_as_storing_page_by_page_does(runs, archive, tmp_path) 
 
 
 def test_pages_of_one_batch_that_are_reprints_of_each_other_are_clustered(runs, archive):
-    # Two copies of one article (sharing band keys: indexed after the others, one by one)
-    # and two short fresh notices (indexed together).
+    # Two copies of one article (sharing band keys: the second is indexed a round after the
+    # first) and two short fresh notices (indexed together with the first copy).
     pages = [("qhzgh", 1, body(1, 6)), ("xazgh", 2, body(1, 6))]
     pages += [("xnzgh", 3, "第三篇短文。"), ("bcrb", 4, "第四篇短文，另有内容。")]
     assert not share_a_key(pages[2][2], pages[3][2])
@@ -99,3 +99,24 @@ def test_a_batch_of_fresh_articles_is_one_statement_on_postgresql(
     assert counts == [1, 3]
     with archive.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(ReprintCluster)) == 1
+
+
+def test_reprints_within_a_batch_are_indexed_in_rounds_not_page_by_page(
+    runs, archive, database_url, monkeypatch
+):
+    # Three articles and, later in the same batch, a copy of each (as when sites repost the
+    # same release the same night): the copies make one more round, not three more.
+    originals = [body(1, 2), body(3, 4), body(5, 6)]
+    for n, text in enumerate(originals):
+        assert not any(share_a_key(text, other) for other in originals[n + 1 :])
+    pages = [(SITES[n], n, text) for n, text in enumerate(originals)]
+    pages += [(SITES[4 - n], 10 + n, text) for n, text in enumerate(originals)]
+    with counted_statements(archive.engine, monkeypatch, store_batch, "index_new_pages") as counts:
+        batch(archive, runs, pages, day=0)
+    urls = [f"http://{site}.example/a/{n}.html" for site, n, _ in pages]
+    assert sorted(map(sorted, members(archive))) == sorted(
+        sorted({urls[n], urls[n + 3]}) for n in range(3)
+    )
+    if database_url.startswith("postgresql"):
+        # round 1: the lookup and store; round 2: the same, the texts, a cluster write per copy
+        assert counts == [1 + 2 + 3]
