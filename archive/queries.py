@@ -133,7 +133,9 @@ def current_versions(site_id: str | None = None) -> Subquery:
         func.count().label("versions"),
     )
     if site_id is not None:
-        stmt = stmt.where(ArticleVersion.page_id.in_(select(Page.id).where(Page.site_id == site_id)))
+        stmt = stmt.where(
+            ArticleVersion.page_id.in_(select(Page.id).where(Page.site_id == site_id))
+        )
     return stmt.group_by(ArticleVersion.page_id).subquery("current")
 
 
