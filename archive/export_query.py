@@ -27,10 +27,10 @@ from sqlalchemy import Engine, Select, and_, false, func, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import db
+from archive.current import current_article_select
 from archive.errors import ConfigError, DatabaseError
 from archive.export_schema import field_names
 from archive.models import ArticleText, ArticleVersion, Capture, Page, ReprintCluster, Run, Site
-from archive.queries import current_article_select
 
 BATCH_ROWS = 500
 

@@ -33,9 +33,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from archive.current import current_article_select
 from archive.errors import GonghuiError
 from archive.models import ArticleVersion, Capture, Page, Run, SiteLease
-from archive.queries import current_article_select
 
 LEASE_SECONDS = 120
 # An interrupted crawl older than this is not carried on by the next run: what it archived

@@ -1,8 +1,6 @@
 """Read-only questions the CLI asks of the archive; answers are plain dataclasses.
 
-A page's *current* version is its highest ``version_no`` (see ``archive.models``);
-``current_versions()`` is the one place that rule is written as SQL, and
-``newest_version_no()`` its per-page form for queries on a few pages.
+Which version of a page is its current one is written in ``archive.current``.
 """
 
 from __future__ import annotations
@@ -12,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, ScalarSelect, Select, Subquery, and_, case, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from archive import db
+from archive.current import current_article_select
 from archive.errors import DatabaseError
 from archive.models import ArticleText, ArticleVersion, Capture, Page, ReprintCluster, Run, Site
 from archive.urls import canonical_url
@@ -121,54 +120,6 @@ class ClusterRow:
     @property
     def original(self) -> ClusterMember | None:
         return next((m for m in self.members if m.page_id == self.original_page_id), None)
-
-
-def current_versions(site_id: str | None = None) -> Subquery:
-    """``(page_id, current_no, versions)`` for every page that has an article version (of
-    ``site_id``'s pages only, when given: the grouping is then done over that site's versions,
-    not over the whole archive's and joined after, 70 ms at 100 k pages on SQLite)."""
-    stmt = select(
-        ArticleVersion.page_id.label("page_id"),
-        func.max(ArticleVersion.version_no).label("current_no"),
-        func.count().label("versions"),
-    )
-    if site_id is not None:
-        stmt = stmt.where(
-            ArticleVersion.page_id.in_(select(Page.id).where(Page.site_id == site_id))
-        )
-    return stmt.group_by(ArticleVersion.page_id).subquery("current")
-
-
-def newest_version_no() -> ScalarSelect[Any]:
-    """The current version number of the outer query's ``page`` row, as a correlated
-    subquery: an index read per page. For statements about a few pages on a hot path (the
-    reprint index runs per new article), where grouping the whole table costs 70 ms at 100 k
-    pages."""
-    inner = ArticleVersion.__table__.alias("newest")
-    return (
-        select(func.max(inner.c.version_no))
-        .where(inner.c.page_id == Page.__table__.c.id)
-        .correlate(Page.__table__)
-        .scalar_subquery()
-    )
-
-
-def current_article_select(
-    *columns: Any, site_id: str | None = None
-) -> tuple[Select[Any], Subquery]:
-    """SELECT columns FROM page JOIN current version JOIN its article_version row (of
-    ``site_id``'s pages only, when given)."""
-    cur = current_versions(site_id)
-    stmt = (
-        select(*columns)
-        .select_from(Page)
-        .join(cur, cur.c.page_id == Page.id)
-        .join(
-            ArticleVersion,
-            and_(ArticleVersion.page_id == Page.id, ArticleVersion.version_no == cur.c.current_no),
-        )
-    )
-    return stmt, cur
 
 
 def site_overview(engine: Engine) -> list[SiteOverview]:

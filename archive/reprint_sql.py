@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 
+from archive.current import newest_version_no
 from archive.models import (
     ArticleText,
     ArticleVersion,
@@ -53,7 +54,6 @@ from archive.models import (
     Site,
     UtcDateTime,
 )
-from archive.queries import newest_version_no
 
 _BAND = LshBand.__table__
 _SIG = MinHashSignature.__table__

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from archive import reprint_sql
+from archive.current import newest_version_no
 from archive.models import (
     ArticleText,
     ArticleVersion,
@@ -46,7 +47,6 @@ from archive.models import (
     Page,
     ReprintCluster,
 )
-from archive.queries import newest_version_no
 from archive.similarity import (
     NUM_PERM,
     Signature,
