@@ -59,7 +59,8 @@ def prepare(backends: list[Any], args: argparse.Namespace) -> dict[str, Any]:
     """Make the templates: migrated (empty); migrated + the corpus (100k), loaded on SQLite by
     reprints_100k's loader (or copied from ``--corpus-file``), copied into PostgreSQL."""
     from growth_archives import adopt, copy_to_postgres
-    from reprints_100k import Corpus, load
+    from reprint_corpus import Corpus
+    from reprint_load import load
 
     from archive.db import make_engine, migrate
 

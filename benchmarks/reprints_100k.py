@@ -8,13 +8,13 @@
 1. A fresh archive database: SQLite in a temp dir, or with ``--database`` a PostgreSQL database
    ``gonghui_bench_<random>`` created next to the one named (and dropped at the end); migrated
    with ``archive.db.migrate``.
-2. ``--articles`` synthetic articles built from the seed text of the replica sites
+2. ``--articles`` synthetic articles (``reprint_corpus.py``) built from the seed text of the replica sites
    (crawler/replica/sites/*/articles.json): every body sentence (cut at 。！？) goes into a pool,
    an article is 6-20 distinct pool sentences in paragraphs of 1-4, each paragraph carrying a
    date string or a 2-digit number, spread over the 5 sites. About 2% are planted reprints of an
    earlier article: on another site, one sentence dropped or replaced, a footer like
    （西宁市总工会） appended.
-3. Bulk load with Core ``insert()`` executemany (site, run, page, capture, article_text,
+3. Bulk load (``reprint_load.py``) with Core ``insert()`` executemany (site, run, page, capture, article_text,
    article_version, lsh_band, minhash); texts, band keys and signatures are made in worker processes with
    ``archive.similarity``. The clusters of the loaded articles are *set directly*, not by calling
    ``index_page`` 100 k times: every pair sharing a band key (the candidates ``index_page`` would
@@ -47,12 +47,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import datetime as dt
-import hashlib
 import json
 import multiprocessing as mp
 import os
 import random
-import re
 import resource
 import secrets
 import statistics
@@ -67,10 +65,13 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "benchmarks"):  # the project, and this folder's modules
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E402
+from reprint_corpus import CORPORA, Corpus, join_body, shingles_of  # noqa: E402
+from reprint_load import load, loaded_at, sha  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -81,498 +82,20 @@ from archive.models import (  # noqa: E402
     ArticleVersion,
     Capture,
     LshBand,
-    MinHashSignature,
     Page,
-    ReprintCluster,
     Run,
-    Site,
 )
 from archive.reprint_batch import PageRef, index_new_pages  # noqa: E402
 from archive.similarity import (  # noqa: E402
-    BANDS,
-    NUM_PERM,
     fingerprint_text,
     is_reprint,
     shingles,
     signature,
 )
-from crawler.replica.data import SITE_IDS, load_site  # noqa: E402
 
 BEGIN, END = "<!-- reprints_100k:begin -->", "<!-- reprints_100k:end -->"
-REPRINT_SHARE = 0.02
-CHUNK = 2000  # articles per worker task and per load transaction
-ESTIMATE_FLOOR = 0.4  # see load()
 WARMUP = 20  # queries run (and stored) before the timed ones: imports, caches, opencc
 BATCH = 50  # new articles per batch in the batched pass: the crawl's GONGHUI_BATCH_PAGES
-_SENTENCE = re.compile(r"[^。！？]+[。！？]?")
-_CLAUSE = re.compile(r"[^，；：,;:。！？]+[，；：,;:]?")
-CORPORA = ("sentences", "clauses")
-_EPOCH = dt.datetime(2016, 1, 1, tzinfo=dt.UTC)
-_SPAN_DAYS = 3650
-FOOTERS = ("西宁市总工会", "青海省总工会", "西安市总工会", "海东市总工会", "格尔木市总工会")
-
-
-# --- synthetic articles -------------------------------------------------------------------
-
-
-class Corpus:
-    """Article i, deterministic from (seed, i) alone, so any process can rebuild any article.
-
-    Articles 0 .. articles-1 are the loaded ones; ``plan[i]`` is the original that article i
-    reprints (always an article that is not itself a reprint) or -1. Query articles use
-    indices from ``articles`` on.
-    """
-
-    def __init__(self, seed: int, articles: int, kind: str = "sentences") -> None:
-        self.seed, self.kind = seed, kind
-        self.sentences, self.titles, self.site_names = _seed_text()
-        self.clauses = sorted(
-            {c.strip() for s in self.sentences for c in _CLAUSE.findall(s)} - {""}
-        )
-        self.sites = list(SITE_IDS)
-        rng = random.Random(f"{seed}/plan")
-        plan = [-1] * articles
-        for i in range(10, articles):
-            if rng.random() < REPRINT_SHARE:
-                j = rng.randrange(i)
-                plan[i] = plan[j] if plan[j] >= 0 else j
-        self.plan = plan
-
-    def site(self, i: int) -> int:
-        """Index into ``sites`` of article i; a reprint is on another site than its original."""
-        own = random.Random(f"{self.seed}/site/{i}").randrange(len(self.sites))
-        original = self.plan[i] if i < len(self.plan) else -1
-        if original >= 0 and own == self.site(original):
-            own = (own + 1) % len(self.sites)
-        return own
-
-    def paragraphs(self, i: int) -> list[list[str]]:
-        """The body of a fresh article i: 6-20 pool sentences in paragraphs of 1-4."""
-        rng = random.Random(f"{self.seed}/article/{i}")
-        count = rng.randint(6, 20)
-        if self.kind == "sentences":
-            sentences = [self.sentences[x] for x in rng.sample(range(len(self.sentences)), count)]
-        else:
-            sentences = [self.mixed_sentence(rng) for _ in range(count)]
-        paragraphs = []
-        k = 0
-        while k < len(sentences):
-            size = rng.randint(1, 4)
-            group = sentences[k : k + size]
-            k += size
-            if rng.random() < 0.5:
-                group[0] = _date_string(rng) + group[0]
-            else:  # a number somewhere inside the first sentence
-                s = group[0]
-                at = rng.randrange(1, len(s))
-                group[0] = f"{s[:at]}{rng.randint(10, 99)}{s[at:]}"
-            paragraphs.append(group)
-        return paragraphs
-
-    def mixed_sentence(self, rng: random.Random) -> str:
-        """A sentence of 2-4 clauses (cut at ，；：) of different seed sentences."""
-        text = "".join(rng.sample(self.clauses, rng.randint(2, 4)))
-        return (text[:-1] if text[-1] in "，；：,;:" else text) + "。"
-
-    def reprint_of(self, paragraphs: list[list[str]], rng: random.Random) -> list[list[str]]:
-        """An edited repost: one sentence dropped or replaced, a footer line appended."""
-        paras = [list(p) for p in paragraphs]
-        spots = [(a, b) for a, p in enumerate(paras) for b in range(len(p))]
-        a, b = rng.choice(spots)
-        if rng.random() < 0.5:
-            del paras[a][b]
-            paras = [p for p in paras if p]
-        else:
-            paras[a][b] = (
-                rng.choice(self.sentences) if self.kind == "sentences" else self.mixed_sentence(rng)
-            )
-        paras.append([f"（{rng.choice(FOOTERS)}）"])
-        return paras
-
-    def article(self, i: int) -> tuple[str, str, str | None]:
-        """(title, body, source) of loaded article i."""
-        original = self.plan[i] if i < len(self.plan) else -1
-        if original < 0:
-            paras, source, title_of = self.paragraphs(i), None, i
-        else:
-            rng = random.Random(f"{self.seed}/reprint/{i}")
-            paras = self.reprint_of(self.paragraphs(original), rng)
-            source, title_of = self.site_names[self.site(original)], original
-        return self.title(title_of), _body(paras), source
-
-    def title(self, i: int) -> str:
-        rng = random.Random(f"{self.seed}/title/{i}")
-        return f"{rng.choice(self.titles)}（{rng.randint(1, 999)}）"
-
-
-def _seed_text() -> tuple[list[str], list[str], list[str]]:
-    sentences: list[str] = []
-    seen: set[str] = set()
-    titles, names = [], []
-    for site_id in SITE_IDS:
-        site = load_site(site_id)
-        names.append(site.name)
-        for article in site.articles:
-            titles.append(article.title)
-            for paragraph in article.body:
-                for s in _SENTENCE.findall(paragraph):
-                    s = s.strip()
-                    if len(s) >= 4 and s not in seen:
-                        seen.add(s)
-                        sentences.append(s)
-    return sentences, titles, names
-
-
-def _date_string(rng: random.Random) -> str:
-    y, m, d = rng.randint(2015, 2025), rng.randint(1, 12), rng.randint(1, 28)
-    return rng.choice(
-        (
-            f"{y}年{m}月{d}日，",
-            f"{m}月{d}日，",
-            f"{y}年{m}月，",
-            f"{m}月{d}日上午，",
-            f"{y}-{m:02d}-{d:02d}，",
-        )
-    )
-
-
-def _body(paragraphs: list[list[str]]) -> str:
-    return "\n".join("".join(p) for p in paragraphs)
-
-
-def _keys(title: str, body: str) -> list[int]:
-    return signature(shingles(fingerprint_text(title, body))).band_keys()
-
-
-# --- worker processes (text and signatures) -------------------------------------------------
-
-_CORPUS: Corpus | None = None
-
-
-def _init_worker(seed: int, articles: int, kind: str) -> None:
-    global _CORPUS
-    _CORPUS = Corpus(seed, articles, kind)
-
-
-def _make_chunk(start: int, stop: int) -> tuple[list[tuple], np.ndarray]:
-    """Rows of articles start..stop-1 and their MinHash values (uint32, one row each)."""
-    assert _CORPUS is not None
-    out, values = [], np.zeros((stop - start, NUM_PERM), dtype=np.uint32)
-    for i in range(start, stop):
-        title, body, source = _CORPUS.article(i)
-        sig = signature(shingles(fingerprint_text(title, body)))
-        values[i - start] = sig.hashvalues
-        out.append((i, _CORPUS.site(i), title, body, source, sig.band_keys()))
-    return out, values
-
-
-def _shingles_of(corpus: Corpus, i: int) -> np.ndarray:
-    title, body, _ = corpus.article(i)
-    return shingles(fingerprint_text(title, body))
-
-
-# --- database ------------------------------------------------------------------------------
-
-
-def _now(i: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(seconds=i * _SPAN_DAYS * 86400 // 100_000)
-
-
-def _sha(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-
-
-def _rows(
-    i: int, site_id: str, run_id: int, title: str, body: str, source: str | None
-) -> tuple[dict, dict, dict, dict]:
-    """page, capture, article_text, article_version rows of loaded article i (ids i + 1)."""
-    pid, when = i + 1, _now(i)
-    url = f"http://{site_id}.bench.invalid/a/{pid}.html"
-    page = {
-        "id": pid,
-        "site_id": site_id,
-        "canonical_url": url,
-        "url": url,
-        "first_seen_at": when,
-        "last_seen_at": when,
-        "last_status": 200,
-    }
-    capture = {
-        "id": pid,
-        "page_id": pid,
-        "run_id": run_id,
-        "url": url,
-        "fetched_at": when,
-        "http_status": 200,
-        "headers": [],
-        "content_type": "text/html; charset=utf-8",
-        "payload_sha256": _sha("payload", pid),
-        "payload_length": len(body.encode()),
-        "warc_filename": "bench/none.warc.gz",  # no WARC in this benchmark
-        "warc_offset": 0,
-        "warc_length": 0,
-    }
-    article_text = {
-        "id": pid,
-        "body_sha256": _sha("body", pid, body),  # with the id: two equal reposts stay apart
-        "body": body,
-        "body_hans": None,
-        "created_at": when,
-    }
-    version = {
-        "id": pid,
-        "page_id": pid,
-        "version_no": 1,
-        "capture_id": pid,
-        "last_capture_id": pid,
-        "content_sha256": _sha("content", title, body, source),
-        "change_class": "new",
-        "text_id": pid,
-        "title": title,
-        "published": when.date(),
-        "source": source,
-        "captions": [],
-        "first_seen_at": when,
-        "last_seen_at": when,
-        "script": "hans",
-    }
-    return page, capture, article_text, version
-
-
-def load(
-    engine: Engine, corpus: Corpus, articles: int, workers: int, site_prefix: str = ""
-) -> dict[str, Any]:
-    """Bulk-load the synthetic archive and its clusters; figures of the load.
-
-    ``site_prefix`` goes before every site id (the names stay): benchmarks/growth.py loads the
-    corpus beside the replica sites it then crawls, as sites of their own."""
-    t0 = time.perf_counter()
-    sites = [load_site(s) for s in corpus.sites]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Site.__table__),
-            [
-                {
-                    "id": site_prefix + s.site_id,
-                    "name": s.name,
-                    "base_url": f"http://{site_prefix}{s.site_id}.bench.invalid/",
-                    "created_at": _EPOCH,
-                }
-                for s in sites
-            ],
-        )
-        conn.execute(
-            insert(Run.__table__),
-            [
-                {
-                    "id": n + 1,
-                    "site_id": site_prefix + s.site_id,
-                    "trigger": "manual",
-                    "status": "finished",
-                    "started_at": _EPOCH,
-                    "finished_at": _EPOCH,
-                }
-                for n, s in enumerate(sites)
-            ],
-        )
-    keys = np.zeros((articles, BANDS), dtype=np.int64)
-    values = np.zeros((articles, NUM_PERM), dtype=np.uint32)
-    chunks = [(a, min(a + CHUNK, articles)) for a in range(0, articles, CHUNK)]
-    tables = (
-        Page.__table__,
-        Capture.__table__,
-        ArticleText.__table__,
-        ArticleVersion.__table__,
-        LshBand.__table__,
-        MinHashSignature.__table__,
-    )
-    with _pool(workers, corpus) as pool:
-        made = (
-            pool.map(_make_chunk, *zip(*chunks, strict=True))
-            if pool
-            else (_make_chunk(a, b) for a, b in chunks)
-        )
-        for (start, stop), (chunk, chunk_values) in zip(chunks, made, strict=True):
-            values[start:stop] = chunk_values
-            batches: tuple[list[dict], ...] = ([], [], [], [], [], [])
-            for i, site, title, body, source, band_keys in chunk:
-                rows = _rows(i, site_prefix + corpus.sites[site], site + 1, title, body, source)
-                for batch, row in zip(batches, rows, strict=False):
-                    batch.append(row)
-                keys[i, : len(band_keys)] = band_keys
-                batches[4].extend(
-                    {"page_id": i + 1, "band": b, "key": k} for b, k in enumerate(band_keys)
-                )
-                batches[5].append(
-                    {"page_id": i + 1, "hashvalues": values[i].astype("<u4").tobytes()}
-                )
-            with engine.begin() as conn:
-                for table, batch in zip(tables, batches, strict=True):
-                    conn.execute(insert(table), batch)
-    t_rows = time.perf_counter() - t0
-
-    # The clusters: the pairs sharing a band key (what index_page would have seen as
-    # candidates), decided by is_reprint on the exact shingles. A pair whose MinHash estimate
-    # is below ESTIMATE_FLOOR is counted as rejected without the exact check: at 128 values the
-    # estimate is within +-0.05 (1 sd) of the true Jaccard, so a pair at 0.6 lands below 0.4
-    # with odds far below 1e-4, and verifying every candidate exactly would take minutes.
-    t1 = time.perf_counter()
-    a, b = _candidate_pairs(keys)
-    estimate = np.zeros(len(a))
-    for k in range(0, len(a), 200_000):
-        estimate[k : k + 200_000] = (values[a[k : k + 200_000]] == values[b[k : k + 200_000]]).mean(
-            axis=1
-        )
-    close = np.flatnonzero(estimate >= ESTIMATE_FLOOR)
-    cache: dict[int, np.ndarray] = {}
-
-    def shingles_of(i: int) -> np.ndarray:
-        if i not in cache:
-            cache[i] = _shingles_of(corpus, i)
-        return cache[i]
-
-    verified = [
-        (int(a[k]), int(b[k]))
-        for k in close
-        if is_reprint(shingles_of(int(a[k])), shingles_of(int(b[k])))
-    ]
-
-    def origin(i: int) -> int:
-        return corpus.plan[i] if corpus.plan[i] >= 0 else i
-
-    planted = [(corpus.plan[i], i) for i in range(articles) if corpus.plan[i] >= 0]
-    # The rule itself (exact Jaccard >= 0.6) turns some edited reposts down: count them apart.
-    planted_below = sum(not is_reprint(shingles_of(x), shingles_of(y)) for x, y in planted)
-    false_pairs = [(x, y) for x, y in verified if origin(x) != origin(y)]
-    parent = list(range(articles))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for x, y in verified:
-        rx, ry = root(x), root(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-    members: dict[int, set[int]] = defaultdict(set)
-    for x, y in verified:
-        members[root(x)].update((x, y))
-    clusters = [sorted(m) for _, m in sorted(members.items())]
-    false_clusters = sum(1 for m in clusters if len({origin(x) for x in m}) > 1)
-    with engine.begin() as conn:
-        if clusters:
-            conn.execute(
-                insert(ReprintCluster.__table__),
-                [
-                    {
-                        "id": n + 1,
-                        "original_page_id": m[0] + 1,  # the earliest: ids follow publication
-                        "size": len(m),
-                        "created_at": _EPOCH,
-                        "updated_at": _EPOCH,
-                    }
-                    for n, m in enumerate(clusters)
-                ],
-            )
-            table = Page.__table__
-            conn.execute(
-                update(table)
-                .where(table.c.id == bindparam("pid"))
-                .values(cluster_id=bindparam("cid")),
-                [{"pid": x + 1, "cid": n + 1} for n, m in enumerate(clusters) for x in m],
-            )
-        if conn.dialect.name == "postgresql":
-            # Ids were given explicitly; the store's inserts take theirs from the sequences.
-            for name in (
-                "run",
-                "page",
-                "capture",
-                "article_text",
-                "article_version",
-                "reprint_cluster",
-            ):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
-                    )
-                )
-            conn.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load
-    if engine.dialect.name == "postgresql":
-        # A live archive's rows were written over many nights: vacuumed (visibility map and
-        # hint bits set) and checkpointed long ago. Freshly bulk-loaded rows are neither: the
-        # timed queries would pay for setting hint bits on every page they first read and for
-        # writing out the load's dirty buffers and its checkpoint. Settle them first.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM (ANALYZE)"))
-            conn.execute(text("CHECKPOINT"))
-    # Two reposts of one original count as found when they end up in its cluster.
-    planted_found = sum(1 for x, y in planted if root(x) == root(y))
-    return {
-        "load_s": round(time.perf_counter() - t0, 1),
-        "load_rows_s": round(t_rows, 1),
-        "load_cluster_s": round(time.perf_counter() - t1, 1),
-        "planted_loaded": len(planted),
-        "planted_loaded_clustered": planted_found,
-        "planted_loaded_below_threshold": planted_below,
-        "candidate_pairs_loaded": len(a),
-        "candidates_per_article_loaded": round(2 * len(a) / max(articles, 1), 2),
-        "pairs_verified_exactly_loaded": len(close),
-        "reprint_pairs_loaded": len(verified),
-        "false_pairs_loaded": len(false_pairs),
-        "clusters_loaded": len(clusters),
-        "false_clusters_loaded": false_clusters,
-    }
-
-
-def _candidate_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b), a < b: the pairs of articles sharing a band key (keys carry their band)."""
-    flat = keys.ravel()
-    owner = np.repeat(np.arange(keys.shape[0]), keys.shape[1])
-    order = np.argsort(flat, kind="stable")
-    flat, owner = flat[order], owner[order]
-    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-    sizes = np.diff(np.append(starts, len(flat)))
-    firsts, seconds = [], []
-    two = starts[sizes == 2]  # almost every shared key: one pair
-    firsts.append(owner[two])
-    seconds.append(owner[two + 1])
-    for s, n in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(), strict=True):
-        ids = owner[s : s + n]
-        i, j = np.triu_indices(n, 1)
-        firsts.append(ids[i])
-        seconds.append(ids[j])
-    x, y = np.concatenate(firsts), np.concatenate(seconds)
-    lo, hi = np.minimum(x, y), np.maximum(x, y)
-    keep = lo != hi
-    pair = np.unique(lo[keep].astype(np.int64) * keys.shape[0] + hi[keep])
-    return pair // keys.shape[0], pair % keys.shape[0]
-
-
-class _pool:
-    """A process pool for text and signatures (None with one worker)."""
-
-    def __init__(self, workers: int, corpus: Corpus) -> None:
-        self.workers, self.corpus, self.executor = workers, corpus, None
-
-    def __enter__(self) -> cf.ProcessPoolExecutor | None:
-        if self.workers <= 1:
-            global _CORPUS
-            _CORPUS = self.corpus
-            return None
-        self.executor = cf.ProcessPoolExecutor(
-            self.workers,
-            mp_context=mp.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.corpus.seed, len(self.corpus.plan), self.corpus.kind),
-        )
-        return self.executor
-
-    def __exit__(self, *exc: object) -> None:
-        if self.executor is not None:
-            self.executor.shutdown()
 
 
 # --- the measured part (a child process of its own) -----------------------------------------
@@ -604,7 +127,9 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
 
     reprints.find_reprints, reprints.join_cluster = timed_find, timed_join  # type: ignore[assignment]
     with Session(engine) as session:
-        run = Run(site_id=corpus.sites[0], trigger="manual", status="running", started_at=_now(0))
+        run = Run(
+            site_id=corpus.sites[0], trigger="manual", status="running", started_at=loaded_at(0)
+        )
         session.add(run)
         session.commit()
         run_id = run.id
@@ -619,10 +144,14 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
             j = rng.randrange(articles)
             j = corpus.plan[j] if corpus.plan[j] >= 0 else j
             paras = corpus.reprint_of(corpus.paragraphs(j), rng)
-            title, body, source = corpus.title(j), _body(paras), corpus.site_names[corpus.site(j)]
+            title, body, source = (
+                corpus.title(j),
+                join_body(paras),
+                corpus.site_names[corpus.site(j)],
+            )
             site = (corpus.site(j) + 1 + rng.randrange(len(corpus.sites) - 1)) % len(corpus.sites)
             return "reprint", j, title, body, source, corpus.sites[site]
-        title, body = corpus.title(n), _body(corpus.paragraphs(n))
+        title, body = corpus.title(n), join_body(corpus.paragraphs(n))
         return "fresh", -1, title, body, None, corpus.sites[corpus.site(n)]
 
     def add(session: Session, q: tuple, now: dt.datetime) -> Page:
@@ -651,13 +180,13 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
             http_status=200,
             headers=[],
             content_type="text/html; charset=utf-8",
-            payload_sha256=_sha("payload", pid),
+            payload_sha256=sha("payload", pid),
             payload_length=len(body.encode()),
             warc_filename="bench/none.warc.gz",
             warc_offset=0,
             warc_length=0,
         )
-        article_text = ArticleText(body_sha256=_sha("body", pid, body), body=body, created_at=now)
+        article_text = ArticleText(body_sha256=sha("body", pid, body), body=body, created_at=now)
         session.add_all([capture, article_text])
         session.flush()
         session.add(
@@ -666,7 +195,7 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
                 version_no=1,
                 capture_id=capture.id,
                 last_capture_id=capture.id,
-                content_sha256=_sha("content", title, body),
+                content_sha256=sha("content", title, body),
                 change_class="new",
                 text_id=article_text.id,
                 title=title,
@@ -697,7 +226,7 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
         signature(own).band_keys()
         t_sig = time.perf_counter() - t
         # Whether the rule itself (exact Jaccard >= 0.6) takes this repost: untimed.
-        above = kind == "fresh" or is_reprint(own, _shingles_of(corpus, j))
+        above = kind == "fresh" or is_reprint(own, shingles_of(corpus, j))
         with Session(engine) as session:
             page = add(session, this, dt.datetime.now(dt.UTC))
             before = dict(stats)
@@ -745,7 +274,7 @@ def run_queries(url: str, seed: int, articles: int, queries: int, kind: str) -> 
                     fresh_clustered += q[0] == "fresh" and not ok
                     if q[0] == "reprint":  # untimed: does the rule itself take this repost?
                         own = shingles(fingerprint_text(q[2], q[3]))
-                        below += not is_reprint(own, _shingles_of(corpus, q[1]))
+                        below += not is_reprint(own, shingles_of(corpus, q[1]))
         return per_article, found_reprints, fresh_clustered, below
 
     for q in range(WARMUP):
@@ -845,7 +374,7 @@ def _db_size(engine: Engine) -> dict[str, Any]:
 # --- driver ----------------------------------------------------------------------------------
 
 
-def _pg_database(url: str) -> tuple[str, Any]:
+def pg_database(url: str) -> tuple[str, Any]:
     """Create ``gonghui_bench_<random>`` on the server of ``url``; (its URL, a dropper)."""
     import psycopg
 
@@ -935,7 +464,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reprints_100k_") as tmp:
         drop = None
         if args.database:
-            url, drop = _pg_database(args.database)
+            url, drop = pg_database(args.database)
         else:
             url = f"sqlite:///{tmp}/archive.sqlite"
         # The query process is started first: a process started later would inherit the

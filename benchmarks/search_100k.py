@@ -36,11 +36,15 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reprint_corpus import Corpus
+from reprint_load import load
+from reprints_100k import pg_database
 
 from archive import search, search_query
 from archive.db import make_engine, migrate
 from archive.models import ArticleText, ArticleVersion
-from benchmarks.reprints_100k import Corpus, _pg_database, load
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
 
@@ -143,7 +147,7 @@ def main() -> None:
         drop = None
         url = f"sqlite:///{tmp}/archive.sqlite"
         if args.database:
-            url, drop = _pg_database(args.database)
+            url, drop = pg_database(args.database)
         try:
             migrate(url)
             engine = make_engine(url)
