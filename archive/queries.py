@@ -156,7 +156,7 @@ def site_overview(engine: Engine) -> list[SiteOverview]:
         .outerjoin(Run, Run.id == last_run)
         .order_by(Site.id)
     )
-    return _read(engine, lambda conn: [SiteOverview(*row) for row in conn.execute(stmt)])
+    return read_archive(engine, lambda conn: [SiteOverview(*row) for row in conn.execute(stmt)])
 
 
 def list_articles(engine: Engine, site_id: str | None = None, limit: int = 50) -> list[ArticleRow]:
@@ -185,7 +185,7 @@ def list_articles(engine: Engine, site_id: str | None = None, limit: int = 50) -
             for site, url, published, title, source, last_seen, versions in conn.execute(stmt)
         ]
 
-    return _read(engine, rows)
+    return read_archive(engine, rows)
 
 
 def latest_runs(engine: Engine, limit: int = 20, site_id: str | None = None) -> list[RunRow]:
@@ -222,7 +222,7 @@ def latest_runs(engine: Engine, limit: int = 20, site_id: str | None = None) -> 
     )
     if site_id is not None:
         stmt = stmt.where(Run.site_id == site_id)
-    return _read(engine, lambda conn: [RunRow(*row) for row in conn.execute(stmt)])
+    return read_archive(engine, lambda conn: [RunRow(*row) for row in conn.execute(stmt)])
 
 
 def versions_for_url(engine: Engine, url: str) -> list[VersionRow]:
@@ -280,7 +280,7 @@ def page_history(engine: Engine, url: str) -> PageHistory | None:
         versions = [VersionRow(*row) for row in conn.execute(version_stmt)]
         return PageHistory(*page[1:], versions=versions)
 
-    return _read(engine, read)
+    return read_archive(engine, read)
 
 
 def reprint_clusters(engine: Engine, site_id: str | None = None) -> list[ClusterRow]:
@@ -322,64 +322,11 @@ def reprint_clusters(engine: Engine, site_id: str | None = None) -> list[Cluster
             out.append(ClusterRow(cid, size, original, updated, sorted(members[cid], key=order)))
         return sorted(out, key=lambda c: (-c.size, c.id))
 
-    return _read(engine, read)
+    return read_archive(engine, read)
 
 
-@dataclass(frozen=True, slots=True)
-class KnownArticle:
-    """An article the archive holds, as a crawl needs it to decide whether to fetch it again."""
-
-    url: str  # as first seen
-    canonical_url: str
-    title: str  # of the current version
-    published: dt.date | None
-    last_seen_at: dt.datetime  # last fetched or confirmed
-    removed: bool
-    etag: str | None  # validators of the last capture, for a conditional request
-    last_modified: str | None
-
-
-def known_articles(engine: Engine, site_id: str) -> list[KnownArticle]:
-    """Every page of the site with an article version (removed ones included), oldest first:
-    what a crawl re-checks to find edits, removals and restorations."""
-    stmt, _ = current_article_select(
-        Page.url,
-        Page.canonical_url,
-        ArticleVersion.title,
-        ArticleVersion.published,
-        Page.last_seen_at,
-        Page.removed_at,
-        Capture.headers,
-        site_id=site_id,
-    )
-    stmt = (
-        stmt.join(Capture, Capture.id == ArticleVersion.last_capture_id)
-        .where(Page.site_id == site_id)
-        .order_by(Page.id)
-    )
-
-    def rows(conn: Any) -> list[KnownArticle]:
-        out = []
-        for url, canon, title, published, seen, removed_at, headers in conn.execute(stmt):
-            named = {str(k).lower(): str(v) for k, v in headers or []}
-            out.append(
-                KnownArticle(
-                    url,
-                    canon,
-                    title,
-                    published,
-                    seen,
-                    removed_at is not None,
-                    named.get("etag"),
-                    named.get("last-modified"),
-                )
-            )
-        return out
-
-    return _read(engine, rows)
-
-
-def _read(engine: Engine, work: Callable[[Any], T]) -> T:
+def read_archive(engine: Engine, work: Callable[[Any], T]) -> T:
+    """``work(conn)`` on a read connection; a driver error becomes one DatabaseError line."""
     try:
         with engine.connect() as conn:
             return work(conn)

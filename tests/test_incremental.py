@@ -127,7 +127,7 @@ def test_deep_walks_every_list_page_again(crawls: Crawls):
 
 
 def _article(n: int, published: dt.date, checked: dt.datetime, removed: bool = False):
-    from archive.queries import KnownArticle
+    from archive.known import KnownArticle
 
     url = f"http://www.tibet3.com/news/zangqu/{published:%Y-%m/%d}/content_{n}.htm"
     return KnownArticle(url, url, f"标题{n}", published, checked, removed, None, None)

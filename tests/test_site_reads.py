@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from archive.queries import known_articles
+from archive.known import known_articles
 from archive.store import Archive, PageWrite
 from tests.fixtures_db import T0, make_fetch, make_fields
 

@@ -18,7 +18,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from archive.queries import KnownArticle
+from archive.known import KnownArticle
 from crawler.replica.server import SITEMAP_SITES, ReplicaServer
 from crawler.replica.timeline import day_truth
 from crawler.seeds import Seed, load_seeds

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response
 
-from archive.queries import KnownArticle
+from archive.known import KnownArticle
 from crawler.epaper import Backfill, follows
 
 if TYPE_CHECKING:

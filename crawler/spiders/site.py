@@ -47,8 +47,8 @@ from twisted.python.failure import Failure
 from archive.config import load_settings
 from archive.db import make_engine
 from archive.errors import DatabaseError
+from archive.known import KnownArticle, known_articles
 from archive.owed import Owed
-from archive.queries import KnownArticle, known_articles
 from archive.records import Fetch
 from archive.urls import canonical_url, strip_params
 from crawler import drops, monitor

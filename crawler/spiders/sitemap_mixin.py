@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from archive.queries import KnownArticle
+    from archive.known import KnownArticle
     from crawler.items import PageItem
     from crawler.seeds import Seed
 
