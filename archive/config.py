@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -53,6 +54,22 @@ class Settings:
     alert_urls: tuple[str, ...] = ()
     alert_config: Path | None = None
     digest_cron: str = "30 7 * * *"
+
+    def gonghui_argv(self, *args: str) -> list[str]:
+        """The command line of ``gonghui ARGS`` on this archive, for a child process (the
+        scheduler's crawls, the demo's): this interpreter, the archive's paths as flags."""
+        return [
+            sys.executable,
+            "-m",
+            "crawler.cli.main",
+            "--database",
+            self.database_url,
+            "--warc-dir",
+            str(self.warc_dir),
+            "--seeds-dir",
+            str(self.seeds_dir),
+            *args,
+        ]
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced; None values are ignored."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import subprocess
-import sys
 import threading
 
 from apscheduler.triggers.cron import CronTrigger
@@ -24,22 +23,7 @@ def crawl_command(settings: Settings, site_id: str, slot: dt.datetime | None = N
     at = (
         ["--scheduled-for", slot.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S%z")] if slot else []
     )
-    return [
-        sys.executable,
-        "-m",
-        "crawler.cli.main",
-        "--database",
-        settings.database_url,
-        "--warc-dir",
-        str(settings.warc_dir),
-        "--seeds-dir",
-        str(settings.seeds_dir),
-        "crawl",
-        site_id,
-        "--trigger",
-        "schedule",
-        *at,
-    ]
+    return settings.gonghui_argv("crawl", site_id, "--trigger", "schedule", *at)
 
 
 def run_site_crawl(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 
 import click
@@ -72,22 +71,13 @@ def command(ctx: click.Context, verbose: bool, days: int) -> None:
 
 def _crawl_in_subprocess(ctx: click.Context, site_ids: list[str], origins: dict[str, str]) -> None:
     settings = settings_of(ctx)
-    args = [
-        sys.executable,
-        "-m",
-        "crawler.cli.main",
-        "--database",
-        settings.database_url,
-        "--warc-dir",
-        str(settings.warc_dir),
-        "--seeds-dir",
-        str(settings.seeds_dir),
+    args = settings.gonghui_argv(
         "crawl",
         "--trigger",
         "demo",
         *site_ids,
         *(f"--origin={site}={origin}" for site, origin in origins.items()),
-    ]
+    )
     done = subprocess.run(args, check=False)
     if done.returncode:
         raise GonghuiError(f"the demo crawl stopped (exit {done.returncode}); see above")
