@@ -80,7 +80,7 @@ def article_rows(
     since: dt.date | None = None,
     changes: Changes | None = None,
 ) -> Iterator[dict[str, Any]]:
-    stmt, cur = current_article_select(*_page_columns(), *_text_columns())
+    stmt, cur = current_article_select(*_page_columns(), *_text_columns(), site_id=site_id)
     stmt = stmt.add_columns(
         ArticleVersion.version_no,
         cur.c.versions,

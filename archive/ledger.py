@@ -239,7 +239,7 @@ def resume_skip(session: Session, run_id: int) -> set[str]:
     chain = resumed_runs(session, run_id)
     if not chain:
         return set()
-    site_id = session.get(Run, run_id).site_id  # the chain's runs are all of its site
+    site_id = session.get_one(Run, run_id).site_id  # the chain's runs are all of its site
     stmt, _ = current_article_select(Page.canonical_url, site_id=site_id)
     stmt = stmt.join(Capture, Capture.id == ArticleVersion.last_capture_id).where(
         Capture.run_id.in_(chain)

@@ -168,6 +168,7 @@ def list_articles(engine: Engine, site_id: str | None = None, limit: int = 50) -
         ArticleVersion.title,
         ArticleVersion.source,
         ArticleVersion.last_seen_at,
+        site_id=site_id,
     )
     stmt = stmt.add_columns(cur.c.versions)
     if site_id is not None:
