@@ -365,3 +365,26 @@ def test_a_meta_author_must_name_a_person(value, author):
 )
 def test_the_author_ends_where_the_next_label_starts(line, author):
     assert meta.author_of(line) == author
+
+
+def test_a_line_of_broken_bytes_is_left_out_and_the_article_kept():
+    # A sound UTF-8 page but for one cut 4-byte sequence (an emoji): the decoder's U+FFFD run
+    # is no text of the article, and the article is not refused as garbled for it.
+    debris = "\ufffd" * 30
+    html = page(f"<h1>市总工会举办职工技能大赛决赛</h1><div>{paragraphs()}<p>{debris}</p></div>")
+    result = extract_article(html, URL)
+    assert result.drop_reason is None
+    assert result.fields.body.split("\n") == PARAGRAPHS
+    assert result.removed["decoding_debris"] == 1
+
+
+def test_text_decoded_with_the_wrong_charset_is_still_refused_as_garbled():
+    # GBK bytes read as UTF-8: a line of Chinese text becomes a line of replacement
+    # characters. When such lines outnumber the readable ones, nothing is taken out: the page
+    # is refused, and says why, rather than archived as the few lines that survived.
+    garbled = ["\ufffd" * 40, "\ufffd" * 52, "\ufffd" * 35]
+    html = page(
+        "<h1>市总工会举办职工技能大赛决赛</h1>"
+        f"<div>{paragraphs(PARAGRAPHS[:1] + garbled + PARAGRAPHS[1:2])}</div>"
+    )
+    assert extract_article(html, URL).drop_reason == "garbled_text"

@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 from archive.records import ArticleFields
 from crawler.decode import parseable
 from crawler.extract import dates, hant, meta
-from crawler.extract.clean import noise_reason
+from crawler.extract.clean import noise_reason, without_decoding_debris
 from crawler.extract.lines import Line, iter_lines
 from crawler.seeds import ExtractHints
 
@@ -239,6 +239,9 @@ def extract_article(
     author = (
         meta.author_of(head_text) or author or meta.meta_author(meta_tags.get("author"), site_names)
     )
+    body, debris = without_decoding_debris(body)
+    if debris:
+        removed["decoding_debris"] += debris
     fields = ArticleFields(
         title=title,
         body="\n".join(body),

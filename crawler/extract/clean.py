@@ -118,3 +118,25 @@ def noise_reason(line: str) -> str | None:
 def normalise_space(text: str) -> str:
     """Collapse runs of whitespace (incl. U+3000 and NBSP) inside a line; trim the ends."""
     return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
+
+
+def without_decoding_debris(lines: list[str]) -> tuple[list[str], int]:
+    """The body without its lines made only of U+FFFD, and how many went.
+
+    A page whose bytes are sound but for a few broken sequences (a 4-byte emoji cut in two,
+    seen on real news pages) decodes to a line of replacement characters and nothing lost
+    around it; the raw capture keeps the bytes. A page decoded with the wrong charset has
+    replacement characters all through its text: then nothing is taken out, so it is refused
+    as garbled (``article.validate``), not quietly emptied.
+    """
+    rest = [line for line in lines if not _debris(line)]
+    gone = len(lines) - len(rest)
+    text = "\n".join(rest)
+    if not gone or gone >= len(rest) or text.count("\ufffd") > max(3, len(text) // 200):
+        return lines, 0
+    return rest, gone
+
+
+def _debris(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and not text.strip("\ufffd \u3000")
