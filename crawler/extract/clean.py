@@ -140,3 +140,10 @@ def without_decoding_debris(lines: list[str]) -> tuple[list[str], int]:
 def _debris(line: str) -> bool:
     text = line.strip()
     return bool(text) and not text.strip("\ufffd \u3000")
+
+
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def cjk_count(text: str) -> int:
+    return len(CJK_RE.findall(text))

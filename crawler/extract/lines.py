@@ -133,3 +133,31 @@ class _Exit:
     is_block: bool
     is_caption: bool
     outer: lxml_html.HtmlElement
+
+
+def inside(el: lxml_html.HtmlElement, container: lxml_html.HtmlElement) -> bool:
+    while el is not None:
+        if el is container:
+            return True
+        el = el.getparent()
+    return False
+
+
+def common_ancestor(
+    a: lxml_html.HtmlElement, b: lxml_html.HtmlElement, depth: int
+) -> lxml_html.HtmlElement | None:
+    ups = []
+    el = a
+    for _ in range(depth + 1):
+        if el is None:
+            break
+        ups.append(el)
+        el = el.getparent()
+    el = b
+    for _ in range(depth + 1):
+        if el is None:
+            return None
+        if any(el is u for u in ups):
+            return el
+        el = el.getparent()
+    return None
