@@ -110,7 +110,7 @@ def test_reprints_within_a_batch_are_indexed_in_rounds_not_page_by_page(
     for n, text in enumerate(originals):
         assert not any(share_a_key(text, other) for other in originals[n + 1 :])
     pages = [(SITES[n], n, text) for n, text in enumerate(originals)]
-    pages += [(SITES[4 - n], 10 + n, text) for n, text in enumerate(originals)]
+    pages += [(SITES[(n + 3) % 5], 10 + n, text) for n, text in enumerate(originals)]
     with counted_statements(archive.engine, monkeypatch, store_batch, "index_new_pages") as counts:
         batch(archive, runs, pages, day=0)
     urls = [f"http://{site}.example/a/{n}.html" for site, n, _ in pages]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A line made only of image file names, possibly with spaces and glued together:
 # "2-3 通版.jpg", "2-3 通版.jpg2-3 通版.jpg", "IMG_0012.JPG".
 IMAGE_FILE_LINE_RE = re.compile(
@@ -99,6 +100,10 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+def cjk_count(text: str) -> int:
+    return len(CJK_RE.findall(text))
+
+
 def noise_reason(line: str) -> str | None:
     """The name of the rule a line breaks, or None when it may be article text."""
     text = line.strip()
@@ -140,10 +145,3 @@ def without_decoding_debris(lines: list[str]) -> tuple[list[str], int]:
 def _debris(line: str) -> bool:
     text = line.strip()
     return bool(text) and not text.strip("\ufffd \u3000")
-
-
-CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-def cjk_count(text: str) -> int:
-    return len(CJK_RE.findall(text))
