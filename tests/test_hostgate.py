@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import threading
 import time
@@ -148,7 +149,11 @@ def test_two_seeds_on_one_host_are_one_delay_apart_together(world):
     times = world.shared.times()
     assert len(times) == 2 * (2 + ARTICLES)  # each: robots.txt, the list, the articles
     gaps = [later - earlier for earlier, later in pairwise(times)]
-    assert min(gaps) >= D - JITTER, gaps
+    # One delay apart: the gate spaces what it sends; an arrival the loaded machine held back
+    # (seen: 45 ms) shortens the next gap by as much, so that one is only held to half a
+    # delay. A gate per seed would send the two seeds' requests together: gaps near 0.
+    assert statistics.median(gaps) >= D - JITTER, gaps
+    assert min(gaps) >= D / 2, gaps
     # Both seeds were crawled throughout, not one after the other.
     a, b = world.shared.times("/pa/"), world.shared.times("/pb/")
     assert a[0] < b[-1] and b[0] < a[-1]
