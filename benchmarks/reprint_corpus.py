@@ -16,23 +16,17 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import random
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT, ROOT / "benchmarks"):  # the project, and this folder's modules
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from archive.similarity import (  # noqa: E402
+# Imported by the benchmark scripts, which put the project and benchmarks/ on sys.path.
+from archive.similarity import (
     NUM_PERM,
     fingerprint_text,
     shingles,
     signature,
 )
-from crawler.replica.data import SITE_IDS, load_site  # noqa: E402
+from crawler.replica.data import SITE_IDS, load_site
 
 REPRINT_SHARE = 0.02
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")

@@ -13,24 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT, ROOT / "benchmarks"):  # the project, and this folder's modules
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+# Imported by the benchmark scripts, which put the project and benchmarks/ on sys.path.
+from reprint_corpus import Corpus, Pool, make_chunk, shingles_of
+from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy.engine import Engine
 
-from reprint_corpus import Corpus, Pool, make_chunk, shingles_of  # noqa: E402
-from sqlalchemy import bindparam, insert, text, update  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
-
-from archive.models import (  # noqa: E402
+from archive.models import (
     ArticleText,
     ArticleVersion,
     Capture,
@@ -41,12 +35,12 @@ from archive.models import (  # noqa: E402
     Run,
     Site,
 )
-from archive.similarity import (  # noqa: E402
+from archive.similarity import (
     BANDS,
     NUM_PERM,
     is_reprint,
 )
-from crawler.replica.data import load_site  # noqa: E402
+from crawler.replica.data import load_site
 
 CHUNK = 2000  # articles per worker task and per load transaction
 ESTIMATE_FLOOR = 0.4  # see load()
