@@ -30,6 +30,9 @@ SCRAPY_DROP_STATS = {
     "robotstxt/forbidden": "robots_disallowed",
     "urllength/request_ignored_count": "url_too_long",
 }
+# Sent (a Scrapy signal) once the archive pipeline has closed the run: its verdict is then in
+# the stats (``gonghui/outcome``), pages owed included.
+RUN_CLOSED = object()
 _SHUTDOWN = "stopped by a signal (SIGTERM or Ctrl-C) before the crawl was done"
 
 

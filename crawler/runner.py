@@ -122,7 +122,7 @@ def _connect_progress(crawler: Crawler, site_id: str, hook: ProgressHook) -> Non
     after every page the pipeline stored (every response becomes a PageItem, list pages and
     gone pages too, and the pipeline never drops one, so item_scraped fires for each), then
     "finished" or "failed" with the verdict (crawler.outcome) when the spider closes, and again
-    when the crawler has stopped, once the pipeline has closed the run (pages owed included).
+    once the pipeline has closed the run (``outcome.RUN_CLOSED``: pages owed included).
 
     Scrapy's signal manager holds receivers by weak reference, so a local function connected
     the default way is collected at once and never called: these are connected with
@@ -142,7 +142,7 @@ def _connect_progress(crawler: Crawler, site_id: str, hook: ProgressHook) -> Non
         verdict = outcome.judge(reason, spider.crawler.stats.get_stats(), spider)
         report(verdict.status, finish_reason=verdict.finish_reason)
 
-    def stopped() -> None:
+    def run_closed() -> None:
         c = crawler_ref()
         if c is not None and (verdict := c.stats.get_value("gonghui/outcome")) is not None:
             report("finished" if verdict == "finished" else "failed", finish_reason=verdict)
@@ -151,7 +151,7 @@ def _connect_progress(crawler: Crawler, site_id: str, hook: ProgressHook) -> Non
         (crawling, signals.spider_opened),
         (crawling, signals.item_scraped),
         (closed, signals.spider_closed),
-        (stopped, signals.engine_stopped),
+        (run_closed, outcome.RUN_CLOSED),
     ):
         crawler.signals.connect(receiver, signal=signal, weak=False)
 

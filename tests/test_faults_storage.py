@@ -131,10 +131,15 @@ def crawl_three_versions_in(
     world, tmp_path: Path, **env: str
 ) -> tuple[Path, str, subprocess.Popen[str]]:
     """A crawl started into ``tmp_path`` (archive.sqlite3, warc/) that has stored three
-    versions: the database file, its URL, the crawl still running."""
+    versions: the database file, its URL, the crawl still running.
+
+    Each page is stored as it comes (a batch of one): with the default batches, the first
+    commit can hold nearly every page of the site on a loaded machine, and the crawl then ends
+    before the fault is made (a CI run saw a SIGTERM'd crawl exit 0 that way)."""
     replica, seeds, _ = world
     path = tmp_path / "archive.sqlite3"
     url = f"sqlite:///{path}?timeout=0.5"  # SQLite waits 0.5 s for a lock, then says busy
+    env = {"GONGHUI_BATCH_PAGES": "1", **env}
     proc = start(crawl_argv(url, tmp_path / "warc", seeds, replica), **env)
     wait_for_versions(url, 3, proc)
     return path, url, proc
@@ -174,6 +179,52 @@ def test_a_lock_that_never_lifts_stops_the_site_and_the_next_run_pays_its_debt(
     assert not journal.exists()  # every debt paid
 
 
+def test_sigterm_while_the_last_batch_waits_for_a_locked_database_is_no_finished_run(
+    world, tmp_path: Path
+) -> None:
+    """The site is done and the spider closing, its last batch waiting for the lock, when the
+    signal comes. Scrapy's graceful stop returns without waiting for a close already under
+    way: the reactor stopped under it, and the crawl said "finished" with exit 0 while the
+    batch was neither stored nor owed and the run row stayed open."""
+    replica, seeds, _ = world
+    warc = tmp_path / "warc"
+    path = tmp_path / "archive.sqlite3"
+    url = f"sqlite:///{path}?timeout=0.5"
+    # One batch for the whole crawl, stored when the spider closes.
+    env = {"GONGHUI_BATCH_PAGES": "100000", "GONGHUI_BATCH_SECONDS": "3600"}
+    mark = len(replica.request_log)
+    proc = start(crawl_argv(url, warc, seeds, replica), **env)
+    deadline = time.monotonic() + 120
+    while len(replica.request_log) < mark + 3:  # crawling: it only reads until the spider closes
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    with write_lock(path):
+        # Every page fetched (no request for a second, against a delay of 0.15 s): the spider
+        # closes and its batch waits for the lock. (On a machine loaded enough to pause the
+        # crawl for a second, the signal comes mid-crawl instead: the same must hold.)
+        count, since = len(replica.request_log), time.monotonic()
+        while time.monotonic() - since < 1.0:
+            assert proc.poll() is None and time.monotonic() < deadline
+            if len(replica.request_log) != count:
+                count, since = len(replica.request_log), time.monotonic()
+            time.sleep(0.05)
+        time.sleep(1.5)  # the batch is in its retries
+        proc.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        done = finish(proc)
+        took = time.monotonic() - began
+    assert took < 10, took
+    assert done.returncode == 1, done.stdout
+    assert only_error_line(done) == "error: crawl did not finish for: bcrb (see the table above)"
+    table = " ".join(done.stdout.split())
+    assert "not_stored" in table and "storage_error" in table
+    owed = (warc / SITE / "owed.jsonl").read_text().splitlines()  # the lock took no debt
+    assert f"{len(owed)} pages fetched but not stored are owed to the next run" in table
+    # The lock outlived the crawl, so its run row could not be closed either, and says so.
+    assert "the next crawl of bcrb marks it interrupted" in table
+    the_next_run_restores(world, url, warc)
+
+
 @pytest.mark.postgres
 def test_postgres_connections_terminated_mid_crawl_lose_nothing(
     world, tmp_path: Path, postgres_server
@@ -184,7 +235,9 @@ def test_postgres_connections_terminated_mid_crawl_lose_nothing(
     # The crawl's connections carry a name of their own: only they are terminated, not the
     # test session's (the database is shared by the suite).
     crawl_url = f"{database_url}?application_name=gonghui_fault_crawl"
-    proc = start(crawl_argv(crawl_url, tmp_path / "warc", seeds, replica))
+    # A batch of one, so the crawl is still early when three versions are stored (see
+    # crawl_three_versions_in).
+    proc = start(crawl_argv(crawl_url, tmp_path / "warc", seeds, replica), GONGHUI_BATCH_PAGES="1")
     wait_for_versions(database_url, 3, proc)
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     killed = 0
@@ -312,6 +365,7 @@ def test_sigterm_while_a_page_waits_for_a_locked_database_ends_the_crawl_in_seco
     path, url, proc = crawl_three_versions_in(world, tmp_path)  # patience: the default minute
     with write_lock(path):
         time.sleep(2)  # the page is in its retries now
+        assert proc.poll() is None, "the crawl ended before the signal"
         proc.send_signal(signal.SIGTERM)
         began = time.monotonic()
         done = finish(proc)

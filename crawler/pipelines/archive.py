@@ -91,6 +91,7 @@ class ArchivePipeline:
         self._batch_bytes = 0
         self._batch_timer: task.LoopingCall | None = None
         self._flushing = asyncio.Lock()
+        self._run_closed = asyncio.Event()  # set once spider_closed is done with the run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -112,6 +113,7 @@ class ArchivePipeline:
         # The run is closed from spider_closed, the first place that knows why the crawl ended
         # (pipelines close before Scrapy records finish_reason).
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     # ``spider`` is optional: Scrapy 2.19 stopped passing it (the crawler knows the spider).
@@ -157,9 +159,31 @@ class ArchivePipeline:
             assert self.crawler.engine is not None
             self.crawler.engine.close_spider(self.spider, "lease_lost")
 
+    async def engine_stopped(self) -> None:
+        """Hold the engine's stop until the run is closed.
+
+        A signal (SIGTERM, Ctrl-C) that comes while the spider is already closing (the site
+        done, its last batch waiting for a locked database) stops the engine without waiting
+        for that close: Scrapy's ``ExecutionEngine.stop_async`` returns as soon as the
+        downloads are done, and the reactor stopped under ``spider_closed``. The run stayed
+        open, the batch was neither stored nor owed, and the table said "finished" with exit
+        0. The engine's stop awaits this handler, so the process now ends only once the run is
+        closed (the signal makes the close quick: one more try at storing, then owed).
+        The engine still holds its spider only while a close is under way."""
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None and self.run_id is not None:
+            await self._run_closed.wait()
+
     async def spider_closed(self, reason: str) -> None:
         """Close the run: its status, counts and why it stopped, the pages it owes. The run row,
         the crawl table (stats ``gonghui/outcome``) and the exit code say the same."""
+        try:
+            await self._close_run(reason)
+        finally:
+            self._run_closed.set()
+            self.crawler.signals.send_catch_log(signal=outcome.RUN_CLOSED)
+
+    async def _close_run(self, reason: str) -> None:
         if self.archive is None or self.run_id is None:
             return
         if self._lease is not None and self._lease.running:
@@ -184,9 +208,11 @@ class ArchivePipeline:
             self.stats.set_value("gonghui/stop_reason", result.stop_reason)
         self.counts.errors = sum(outcome.errors_of(stats).values())
         self.counts.drops = dict(outcome.drops_of(stats))
-        # A stop by signal (SIGTERM, Ctrl-C) does not wait for the database: one try, and the
-        # next crawl marks the run interrupted if it fails.
-        pauses = () if reason == "shutdown" else backoff(self.storage_patience)
+        # A stop by signal (SIGTERM, Ctrl-C), also one that came while the spider was closing,
+        # does not wait for the database: one try, and the next crawl marks the run
+        # interrupted if it fails.
+        stopping = reason == "shutdown" or not self.crawler.crawling
+        pauses = () if stopping else backoff(self.storage_patience)
         for wait in (*pauses, None):
             try:
                 archive.finish_run(

@@ -125,13 +125,19 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
     async def start(self) -> AsyncIterator[Request]:
         # Read before the first response is parsed: stop-when-seen and the edition filter use it.
         self.known = {k.canonical_url: k for k in self._known_articles()}
+        starts = {request.url: request for request in self._start_requests()}
         for page in self.owed:  # first: the debts of earlier runs
             self.crawler.stats.inc_value("gonghui/owed_requested")
-            yield self._request(self._served_url(page.url), recheck=True, owed=True)
-        for request in self._start_requests():
-            self.starts_requested += 1
-            request.meta["gonghui_start"] = True
-            yield request
+            request = self._request(self._served_url(page.url), recheck=True, owed=True)
+            # An owed start page is asked for once, as both: Scrapy's duplicate filter would
+            # drop the start request, and the run would say no start page was answered.
+            if request is not None and (start := starts.pop(request.url, None)) is not None:
+                request.meta.update(start.meta)
+                yield self._as_start(request)
+            elif request is not None:
+                yield request
+        for request in starts.values():
+            yield self._as_start(request)
         if self.backfill is None:
             for url in self.seed.revisit.sitemaps:
                 url = self._served_url(self.seed.absolute(url))
@@ -140,6 +146,11 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
         for known in self._due(self._of_backfill(list(self.known.values()))):
             if (request := self._request(self._served_url(known.url), recheck=True)) is not None:
                 yield request
+
+    def _as_start(self, request: Request) -> Request:
+        self.starts_requested += 1
+        request.meta["gonghui_start"] = True
+        return request
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[PageItem | Request]:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
