@@ -43,7 +43,13 @@ VICTIM_DELAY = 0.15  # slower than the shipped 0.05 s, so its crawl is still run
 BACKFILL = ("2021-04-20", "2021-04-30")
 WORKERS = 3
 # Short so the test is quick: a worker silent for 3 s is dead, and its job goes back.
-WORKER_ENV = {"GONGHUI_WORKER_HEARTBEAT": "0.5", "GONGHUI_WORKER_STALLED_AFTER": "3"}
+# Pages stored one by one: with the default batches the victim's first commit can come late
+# enough on a loaded machine that its crawl is nearly done when it shows 5 versions.
+WORKER_ENV = {
+    "GONGHUI_WORKER_HEARTBEAT": "0.5",
+    "GONGHUI_WORKER_STALLED_AFTER": "3",
+    "GONGHUI_BATCH_PAGES": "1",
+}
 
 
 def served_seeds(folder: Path, replica: ReplicaServer, *, slowed: bool = True) -> Path:
