@@ -183,6 +183,6 @@ def test_a_large_site_rechecks_recent_removed_and_a_rotating_share():
     ],
 )
 def test_a_retitle_shows_on_a_list_but_captions_and_teasers_do_not(text, title, changed):
-    from crawler.spiders.site import _listing_changed
+    from crawler.spiders.revisit_mixin import listing_changed
 
-    assert _listing_changed(text, title) is changed
+    assert listing_changed(text, title) is changed

@@ -15,7 +15,7 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
   page is walked and every known article (removed ones too) is re-checked;
 - **incremental** (the nights between): walking on from a list page (other than a start page)
   stops when every article it links is archived (stop-when-seen); a known article is fetched
-  only when due (``_due``: it is removed, is recent, or its turn in the rotation came) or when
+  only when due (``RevisitMixin._due``, crawler/spiders/revisit_mixin.py: it is removed, is recent, or its turn in the rotation came) or when
   a list shows it under another title.
 
 On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
@@ -34,7 +34,6 @@ an interrupted one skips what that one archived (``resume_skip``).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -45,9 +44,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from archive.config import load_settings
-from archive.db import make_engine
-from archive.errors import DatabaseError
-from archive.known import KnownArticle, known_articles
+from archive.known import KnownArticle
 from archive.owed import Owed
 from archive.records import Fetch
 from archive.urls import canonical_url, strip_params
@@ -60,6 +57,7 @@ from crawler.items import PageItem
 from crawler.rawcapture import RAW_META_KEY
 from crawler.seeds import Seed, select_seeds
 from crawler.spiders.epaper_mixin import EPaperMixin
+from crawler.spiders.revisit_mixin import RevisitMixin, listing_changed
 from crawler.spiders.sitemap_mixin import SitemapMixin
 
 _HTML_TYPES = ("text/html", "application/xhtml")
@@ -69,7 +67,7 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _ARTICLE_META = {"dont_redirect": True, "handle_httpstatus_list": [*_REDIRECTS, 304, 404, 410]}
 
 
-class SiteSpider(SitemapMixin, EPaperMixin, Spider):
+class SiteSpider(RevisitMixin, SitemapMixin, EPaperMixin, Spider):
     name = "gonghui"
 
     def __init__(
@@ -266,7 +264,7 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
             return None
         known = self.known.get(canon)
         if known is not None and not recheck and self.crawl_mode == "incremental":
-            if not _listing_changed(text, known.title):
+            if not listing_changed(text, known.title):
                 self.crawler.stats.inc_value("gonghui/revisit/known_skipped")
                 return None
             self.crawler.stats.inc_value("gonghui/revisit/listing_changed")
@@ -283,74 +281,6 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
             meta=dict(_ARTICLE_META),
             priority=20 * owed,
         )
-
-    def _due(self, known: list[KnownArticle]) -> list[KnownArticle]:
-        """The known articles to re-check in this run: all of them in a full crawl or on a
-        small site (``recheck_all_up_to``); otherwise the removed ones (a restoration is news
-        too), those published within ``recent_days`` of the site's newest article (edits and
-        removals come soon after publication; counted from the newest article, not today, so a
-        site that publishes rarely is treated alike), and in turn a 1/``recheck_days`` share
-        of the rest, least recently checked first. Every re-check is a conditional request
-        where validators are known, so an unchanged page costs a 304."""
-        revisit = self.seed.revisit
-        if self.crawl_mode != "incremental" or not known or len(known) <= revisit.recheck_all_up_to:
-            return known
-        dates = [k.published for k in known if k.published]
-        recent_from = max(dates) - dt.timedelta(days=revisit.recent_days) if dates else None
-        due = [
-            k
-            for k in known
-            if k.removed or (recent_from and k.published and k.published >= recent_from)
-        ]
-        chosen = {k.canonical_url for k in due}
-        rest = sorted(
-            (k for k in known if k.canonical_url not in chosen),
-            key=lambda k: (k.last_seen_at, k.canonical_url),
-        )
-        due += rest[: -(-len(known) // revisit.recheck_days)]
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value("gonghui/revisit/known", len(known))
-        self.crawler.stats.set_value("gonghui/revisit/due", len(due))
-        return due
-
-    def _walk_stops_here(self, response: Response, links: list[tuple[str, str]]) -> bool:
-        """Stop-when-seen: an incremental crawl does not walk on from a list page (other than a
-        start page) that links an archived article. Lists run newest first, so the first
-        archived article on a page marks where what is new ends: the next pages hold nothing
-        new. (Waiting for a page whose articles are *all* archived would read every page of a
-        pagination bar that links them all from page 1.) The deep crawl every
-        ``deep_every_days`` reads everything, should a list not run newest first."""
-        if self.crawl_mode != "incremental" or not self.seed.revisit.stop_when_seen:
-            return False
-        if response.meta.get("depth", 0) == 0:
-            return False
-        seen = any(
-            canonical_url(self._page_url(link) or link) in self.known
-            for link, _ in links
-            if self.seed.is_article(link)
-        )
-        if seen:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("gonghui/revisit/stop_when_seen")
-        return bool(seen)
-
-    def _known_articles(self) -> list[KnownArticle]:
-        """The site's archived articles; none when the archive cannot be read (yet)."""
-        assert self.crawler is not None
-        database_url = self.crawler.settings.get("GONGHUI_DATABASE_URL") or (
-            load_settings().database_url
-        )
-        try:
-            engine = make_engine(database_url)
-        except DatabaseError:
-            return []
-        try:
-            return known_articles(engine, self.site_id)
-        except DatabaseError as exc:  # a first crawl before the pipeline migrated
-            self.logger.info("no archived articles to re-check: %s", exc)
-            return []
-        finally:
-            engine.dispose()
 
     def _served_url(self, url: str) -> str:
         own, served = self.seed.origin, self.served.origin
@@ -398,28 +328,6 @@ class SiteSpider(SitemapMixin, EPaperMixin, Spider):
                 continue
             if (self.seed.is_article(link) or self.seed.is_list(link)) and self._in_backfill(link):
                 yield link, " ".join((element.text_content() or element.get("alt") or "").split())
-
-
-_LISTING_NOISE = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|[\[【(（][^\]】)）]{0,8}[\]】)）]|\s+"
-)
-
-
-def _listing_changed(text: str, title: str) -> bool:
-    """Whether a list's link text says the article was retitled: it is not the archived title
-    (nor its start: lists cut long titles with … or ...), yet close to it (character-bigram
-    Dice ≥ 0.5). Link texts that are not titles at all (a photo's 图为… caption, 详情, 更多)
-    say nothing; neither do dates, short bracketed tags and fewer than 6 characters."""
-    shown = _LISTING_NOISE.sub("", text).rstrip(".…")
-    title = _LISTING_NOISE.sub("", title)
-    if len(shown) < 6 or shown in title:
-        return False
-    a, b = _bigrams(shown), _bigrams(title)
-    return bool(a and b) and 2 * len(a & b) / (len(a) + len(b)) >= 0.5
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:
