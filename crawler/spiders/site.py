@@ -15,8 +15,8 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
   page is walked and every known article (removed ones too) is re-checked;
 - **incremental** (the nights between): walking on from a list page (other than a start page)
   stops when every article it links is archived (stop-when-seen); a known article is fetched
-  only when due (``RevisitMixin._due``, crawler/spiders/revisit_mixin.py: it is removed, is recent, or its turn in the rotation came) or when
-  a list shows it under another title.
+  only when due (it is removed, is recent, or its turn in the rotation came) or when a list
+  shows it under another title (crawler/spiders/revisit_mixin.py).
 
 On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
 that the archive lacks, those whose ``<lastmod>`` is later than our last look, and (when the
