@@ -13,10 +13,10 @@ How many depends on the run's mode (``archive.ledger``, the seed's ``[revisit]``
 
 - **full** (a site's first crawl, then every ``deep_every_days``, or ``--deep``): every list
   page is walked and every known article (removed ones too) is re-checked;
-- **incremental** (the nights between): walking on from a list page (other than a start page)
-  stops when every article it links is archived (stop-when-seen); a known article is fetched
-  only when due (it is removed, is recent, or its turn in the rotation came) or when a list
-  shows it under another title (crawler/spiders/revisit_mixin.py).
+- **incremental** (the nights between): walking on stops at a list page (other than a start
+  page) that links an archived article (stop-when-seen: lists run newest first); a known
+  article is fetched only when due (it is removed, is recent, or its turn in the rotation
+  came) or when a list shows it under another title (crawler/spiders/revisit_mixin.py).
 
 On any run but a backfill the seed's sitemaps (crawler/sitemaps.py) add the articles they list
 that the archive lacks, those whose ``<lastmod>`` is later than our last look, and (when the
