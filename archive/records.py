@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,30 @@ class ArticleFields:
         return self.body if self.body_hans is None else self.body_hans
 
 
+# What a version holds of the article, read off the page (ArticleFields) or carried over from
+# the version it follows (ArticleVersion: a removal keeps the last text): the same names.
+_VERSION_COLUMNS = (
+    "title",
+    "subtitle",
+    "kicker",
+    "published",
+    "published_time",
+    "source",
+    "author",
+    "title_hans",
+    "artefacts_removed",
+    "lost_chars",
+    "script",
+)
+
+
+def version_columns(source: ArticleFields | Any) -> dict[str, Any]:
+    """The article's columns of a new version row, from ``source`` (see _VERSION_COLUMNS)."""
+    columns = {name: getattr(source, name) for name in _VERSION_COLUMNS}
+    columns["captions"] = list(source.captions)
+    return columns
+
+
 @dataclass(frozen=True, slots=True)
 class VersionOutcome:
     """What storing an article did."""
@@ -98,4 +123,3 @@ class RunCounts:
     drops: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. "http_404": 1
     errors: int = 0  # network / parse / storage errors
     removals: int = 0  # archived articles seen gone (404, 410, redirect home, soft 404)
-

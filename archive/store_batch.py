@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from archive import search
 from archive.models import ArticleText, ArticleVersion, Capture, Page
-from archive.records import ArticleFields, Fetch, VersionOutcome
+from archive.records import ArticleFields, Fetch, VersionOutcome, version_columns
 from archive.reprint_batch import PageRef, index_new_pages
 from archive.urls import canonical_url
 from archive.versioning import digests
@@ -257,20 +257,9 @@ def _first_versions(
                 "change_class": "new",
                 "removal": None,
                 "text_id": texts[body],
-                "title": fields.title,
-                "subtitle": fields.subtitle,
-                "kicker": fields.kicker,
-                "published": fields.published,
-                "published_time": fields.published_time,
-                "source": fields.source,
-                "author": fields.author,
-                "captions": list(fields.captions),
                 "first_seen_at": at,
                 "last_seen_at": at,
-                "title_hans": fields.title_hans,
-                "artefacts_removed": fields.artefacts_removed,
-                "lost_chars": fields.lost_chars,
-                "script": fields.script,
+                **version_columns(fields),
             }
         )
     statement = insert(_VERSION).returning(_VERSION.c.id, sort_by_parameter_order=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive import reprints, search
 from archive.models import REMOVALS, ArticleText, ArticleVersion, Capture, Page
-from archive.records import ArticleFields, Fetch, VersionOutcome
+from archive.records import ArticleFields, Fetch, VersionOutcome, version_columns
 from archive.store_batch import capture_row
 from archive.textdiff import classify_change
 from archive.urls import canonical_url
@@ -113,18 +113,10 @@ class PageRecords:
                 content_sha256=digest,
                 change_class=change_class,
                 text=text,
-                title=fields.title,
-                subtitle=fields.subtitle,
-                kicker=fields.kicker,
-                published=fields.published,
-                published_time=fields.published_time,
-                source=fields.source,
-                author=fields.author,
-                captions=list(fields.captions),
                 first_seen_at=capture.fetched_at,
                 last_seen_at=capture.fetched_at,
+                **version_columns(fields),
             )
-            _set_hans(version, fields)
             session.add(version)
             page = session.get_one(Page, capture.page_id)
             page.removed_at = page.removal = None
@@ -173,20 +165,9 @@ class PageRecords:
                 change_class="removed",
                 removal=removal,
                 text_id=current.text_id,
-                title=current.title,
-                subtitle=current.subtitle,
-                kicker=current.kicker,
-                published=current.published,
-                published_time=current.published_time,
-                source=current.source,
-                author=current.author,
-                captions=list(current.captions),
                 first_seen_at=capture.fetched_at,
                 last_seen_at=capture.fetched_at,
-                title_hans=current.title_hans,
-                artefacts_removed=current.artefacts_removed,
-                lost_chars=current.lost_chars,
-                script=current.script,
+                **version_columns(current),
             )
             session.add(gone)
             page = session.get_one(Page, capture.page_id)
